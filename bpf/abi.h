@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0) */
+/*
+ * The event ABI: every struct that crosses the ring buffer from bpf/ to
+ * native/ and on to TypeScript (src/source/bpf/eventLayout.ts). This header is
+ * the single source of truth; the TypeScript layout is checked against the
+ * sizeof/offsetof values the addon exports (native/src/abi.cc), so the two
+ * cannot drift.
+ *
+ * Rules: fixed-width types only, explicit padding, every struct a multiple of
+ * 8 bytes, the kind tag in the first byte. Implicit padding is an error on
+ * both sides (the pragma below), whatever flags the includer uses. Both the BPF build (vmlinux.h types) and the host build
+ * (<linux/types.h>) provide the __u8.. __u64 / __s32 names used here.
+ */
+#ifndef HYDROPHONE_ABI_H
+#define HYDROPHONE_ABI_H
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wpadded"
+
+/* Bumped whenever a struct below changes; recordings carry it. */
+enum hp_abi_version { HP_ABI_VERSION = 1 };
+
+/* First byte of every ring buffer record. */
+enum hp_event_kind {
+	HP_EVENT_CONN_OPEN = 1,  /* a TCP (or Unix) connection became known */
+	HP_EVENT_DATA = 2,       /* bytes sent or received on a connection */
+	HP_EVENT_CONN_CLOSE = 3, /* close(2) on a tracked connection */
+	HP_EVENT_PROC_EXEC = 4,  /* a process image was replaced (execve) */
+	HP_EVENT_PROC_EXIT = 5,  /* a whole process (thread group) exited */
+};
+
+/* Who opened the connection, from the traced process's point of view. */
+enum hp_role {
+	HP_ROLE_UNKNOWN = 0, /* existed before the sensor: user space infers */
+	HP_ROLE_CLIENT = 1,  /* connect(2) */
+	HP_ROLE_SERVER = 2,  /* accept(2) / accept4(2) */
+};
+
+/* How the connection was first seen. */
+enum hp_conn_origin {
+	HP_ORIGIN_CONNECT = 1,
+	HP_ORIGIN_ACCEPT = 2,
+	HP_ORIGIN_EXISTING = 3, /* first seen in a data syscall */
+};
+
+enum hp_direction {
+	HP_DIR_EGRESS = 1,  /* written by the traced process */
+	HP_DIR_INGRESS = 2, /* read by the traced process */
+};
+
+/* The syscall that produced a data event (for debugging and benchmarks). */
+enum hp_syscall {
+	HP_SYS_READ = 1,
+	HP_SYS_WRITE = 2,
+	HP_SYS_READV = 3,
+	HP_SYS_WRITEV = 4,
+	HP_SYS_SENDTO = 5, /* also send(2): libc implements it as sendto */
+	HP_SYS_RECVFROM = 6, /* also recv(2) */
+	HP_SYS_SENDMSG = 7,
+	HP_SYS_RECVMSG = 8,
+	HP_SYS_SENDMMSG = 9,
+	HP_SYS_RECVMMSG = 10,
+	HP_SYS_SENDFILE = 11, /* length only, never payload */
+};
+
+enum hp_data_flags {
+	/* Bytes of this direction were lost (ring buffer full) since the last
+	 * delivered event; the position gap says how many. */
+	HP_DATA_AFTER_LOSS = 1,
+	/* No payload on purpose (sendfile): the bytes exist but were not read. */
+	HP_DATA_LENGTH_ONLY = 2,
+};
+
+enum hp_family {
+	HP_AF_UNIX = 1,
+	HP_AF_INET = 2,
+	HP_AF_INET6 = 10,
+};
+
+enum hp_limits {
+	HP_COMM_LEN = 16,
+	/* Default and ceiling of payload bytes captured per syscall. */
+	HP_CAPTURE_DEFAULT = 16384,
+	HP_CAPTURE_MAX = 65536,
+	/* One data event carries at most this much payload; a larger capture
+	 * is split into consecutive events (consecutive positions). */
+	HP_CHUNK_MAX = 16384,
+};
+
+/* A connection's identity: survives fd reuse because gen is the kernel
+ * timestamp at which this (tgid, fd) pair became this connection. */
+struct hp_conn_id {
+	__u32 tgid;
+	__s32 fd;
+	__u64 gen;
+};
+
+/* Addresses in network byte order, IPv4 in the first 4 bytes; ports host
+ * order. For Unix sockets both are zero. */
+struct hp_tuple {
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 local_port;
+	__u16 remote_port;
+	__u16 family; /* enum hp_family */
+	__u16 _pad0;
+};
+
+/* Common to every record: 16 bytes. */
+struct hp_event_header {
+	__u8 kind; /* enum hp_event_kind */
+	__u8 _pad0[3];
+	__u32 tid; /* thread that made the syscall */
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+
+struct hp_conn_open_event {
+	struct hp_event_header hdr;
+	struct hp_conn_id conn;
+	struct hp_tuple tuple;
+	__u64 cgroup_id;
+	char comm[HP_COMM_LEN];
+	__u8 role; /* enum hp_role */
+	__u8 origin; /* enum hp_conn_origin */
+	__u8 _pad1[6];
+};
+
+/* Followed by `captured` payload bytes. */
+struct hp_data_event {
+	struct hp_event_header hdr;
+	struct hp_conn_id conn;
+	__u64 pos; /* offset of the first byte in this direction's stream */
+	__u32 len; /* bytes the syscall really moved */
+	__u32 captured; /* bytes that follow (<= len) */
+	__u8 direction; /* enum hp_direction */
+	__u8 syscall; /* enum hp_syscall */
+	__u8 flags; /* enum hp_data_flags */
+	__u8 _pad1[5];
+};
+
+struct hp_conn_close_event {
+	struct hp_event_header hdr;
+	struct hp_conn_id conn;
+	__u64 egress_bytes; /* totals, lost bytes included */
+	__u64 ingress_bytes;
+	__u8 role;
+	__u8 _pad1[7];
+};
+
+struct hp_proc_event {
+	struct hp_event_header hdr;
+	__u32 tgid;
+	__u32 ppid;
+	__u64 cgroup_id;
+	char comm[HP_COMM_LEN];
+};
+
+/* Per-CPU counters (array map "hp_counters", one __u64 per index), read by
+ * the addon for doctor/stats and, later, the metrics endpoint. */
+enum hp_counter {
+	HP_CTR_EVENTS = 0,        /* records submitted */
+	HP_CTR_RINGBUF_LOST = 1,  /* records that did not fit in the ring buffer */
+	HP_CTR_BYTES_LOST = 2,    /* payload bytes in those records */
+	HP_CTR_CONN_MAP_FULL = 3, /* connections not tracked: map full */
+	HP_CTR_IOV_TRUNCATED = 4, /* iovec/mmsg entries beyond the walk limit */
+	HP_CTR_FILTERED = 5,      /* data syscalls dropped by a filter */
+	HP_CTR__COUNT = 6,
+};
+
+/* Runtime configuration (array map "hp_config", one entry), written by user
+ * space before attach and whenever a filter changes while running. */
+enum hp_config_flags {
+	HP_CONFIG_PID_ALLOW = 1,    /* only pids in hp_pid_allow */
+	HP_CONFIG_PORT_ALLOW = 2,   /* only ports (either end) in hp_port_allow */
+	HP_CONFIG_CGROUP_ALLOW = 4, /* only cgroup ids in hp_cgroup_allow */
+	HP_CONFIG_UNIX = 8,         /* also trace Unix stream sockets */
+};
+
+struct hp_config {
+	__u32 self_tgid; /* the sensor itself: always excluded */
+	__u32 flags; /* enum hp_config_flags */
+	__u32 capture_bytes; /* payload bytes per syscall, <= HP_CAPTURE_MAX */
+	/* Wake user space only once this many bytes wait in the ring buffer;
+	 * below it the addon's poll timeout picks records up. Saves a wakeup
+	 * per record under load. 0 wakes on every record. */
+	__u32 wakeup_bytes;
+};
+
+#pragma GCC diagnostic pop
+
+#endif /* HYDROPHONE_ABI_H */

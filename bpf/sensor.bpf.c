@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0) */
+/*
+ * Hydrophone's socket sensor. Two attachment kinds carry the same logic
+ * (lib/io.h): syscall tracepoints (any kernel with tracefs) and kprobes on
+ * the syscall entry points (ksyscall, where the kernel has kprobes). The
+ * loader autoloads one kind, chosen by probing the kernel at start; the
+ * process tracepoints (raw_tracepoint/sched_*) are always on.
+ *
+ * send(2)/recv(2) have no syscall of their own on x86-64 and arm64: libc
+ * calls sendto/recvfrom, which are hooked.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "abi.h"
+#include "maps/events.h"
+#include "maps/config.h"
+#include "maps/conns.h"
+#include "maps/pending.h"
+#include "maps/scratch.h"
+#include "lib/socket.h"
+#include "lib/filter.h"
+#include "lib/conn.h"
+#include "lib/emit.h"
+#include "lib/io.h"
+#include "lib/proc.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* ---- syscall tracepoints: args[] are the syscall's arguments ---- */
+
+#define HP_TP_ENTER(sys) \
+	SEC("tracepoint/syscalls/sys_enter_" #sys) int hp_tp_in_##sys(struct trace_event_raw_sys_enter *ctx)
+#define HP_TP_EXIT(sys, handler, ...) \
+	SEC("tracepoint/syscalls/sys_exit_" #sys) int hp_tp_out_##sys(struct trace_event_raw_sys_exit *ctx) \
+	{ return handler(ctx->ret, ##__VA_ARGS__); }
+
+/* A data syscall whose first three arguments are (fd, buffer, count). */
+#define HP_TP_IO(sys, kind, shape, dir) \
+	HP_TP_ENTER(sys) { return hp_enter(ctx->args[0], ctx->args[1], ctx->args[2], kind); } \
+	HP_TP_EXIT(sys, hp_exit_##shape, dir)
+
+HP_TP_IO(read, HP_SYS_READ, buf, HP_DIR_INGRESS)
+HP_TP_IO(write, HP_SYS_WRITE, buf, HP_DIR_EGRESS)
+HP_TP_IO(readv, HP_SYS_READV, iov, HP_DIR_INGRESS)
+HP_TP_IO(writev, HP_SYS_WRITEV, iov, HP_DIR_EGRESS)
+HP_TP_IO(sendto, HP_SYS_SENDTO, buf, HP_DIR_EGRESS)
+HP_TP_IO(recvfrom, HP_SYS_RECVFROM, buf, HP_DIR_INGRESS)
+HP_TP_IO(sendmsg, HP_SYS_SENDMSG, msg, HP_DIR_EGRESS)
+HP_TP_IO(recvmsg, HP_SYS_RECVMSG, msg, HP_DIR_INGRESS)
+HP_TP_IO(sendmmsg, HP_SYS_SENDMMSG, mmsg, HP_DIR_EGRESS)
+HP_TP_IO(recvmmsg, HP_SYS_RECVMMSG, mmsg, HP_DIR_INGRESS)
+
+/* sendfile(out_fd, in_fd, offset, count): the socket is out_fd. */
+HP_TP_ENTER(sendfile64) { return hp_enter(ctx->args[0], 0, ctx->args[3], HP_SYS_SENDFILE); }
+HP_TP_EXIT(sendfile64, hp_exit_len, HP_DIR_EGRESS)
+
+HP_TP_ENTER(connect) { return hp_enter(ctx->args[0], 0, 0, HP_PENDING_CONNECT); }
+HP_TP_EXIT(connect, hp_exit_conn)
+HP_TP_ENTER(accept) { return hp_enter(-1, 0, 0, HP_PENDING_ACCEPT); }
+HP_TP_EXIT(accept, hp_exit_conn)
+HP_TP_ENTER(accept4) { return hp_enter(-1, 0, 0, HP_PENDING_ACCEPT); }
+HP_TP_EXIT(accept4, hp_exit_conn)
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int hp_tp_in_close(struct trace_event_raw_sys_enter *ctx)
+{
+	return hp_close(ctx->args[0]);
+}
+
+/* ---- kprobes on the syscall entry points (production kernels) ---- */
+
+#define HP_KP_EXIT(sys, handler, ...) \
+	SEC("kretsyscall/" #sys) int BPF_KRETPROBE(hp_kp_out_##sys, long ret) \
+	{ return handler(ret, ##__VA_ARGS__); }
+
+#define HP_KP_IO(sys, kind, shape, dir) \
+	SEC("ksyscall/" #sys) int BPF_KSYSCALL(hp_kp_in_##sys, long fd, unsigned long buf, unsigned long count) \
+	{ return hp_enter(fd, buf, count, kind); } \
+	HP_KP_EXIT(sys, hp_exit_##shape, dir)
+
+HP_KP_IO(read, HP_SYS_READ, buf, HP_DIR_INGRESS)
+HP_KP_IO(write, HP_SYS_WRITE, buf, HP_DIR_EGRESS)
+HP_KP_IO(readv, HP_SYS_READV, iov, HP_DIR_INGRESS)
+HP_KP_IO(writev, HP_SYS_WRITEV, iov, HP_DIR_EGRESS)
+HP_KP_IO(sendto, HP_SYS_SENDTO, buf, HP_DIR_EGRESS)
+HP_KP_IO(recvfrom, HP_SYS_RECVFROM, buf, HP_DIR_INGRESS)
+HP_KP_IO(sendmsg, HP_SYS_SENDMSG, msg, HP_DIR_EGRESS)
+HP_KP_IO(recvmsg, HP_SYS_RECVMSG, msg, HP_DIR_INGRESS)
+HP_KP_IO(sendmmsg, HP_SYS_SENDMMSG, mmsg, HP_DIR_EGRESS)
+HP_KP_IO(recvmmsg, HP_SYS_RECVMMSG, mmsg, HP_DIR_INGRESS)
+
+SEC("ksyscall/sendfile64")
+int BPF_KSYSCALL(hp_kp_in_sendfile64, long out_fd, long in_fd, unsigned long off, unsigned long count)
+{
+	return hp_enter(out_fd, 0, count, HP_SYS_SENDFILE);
+}
+HP_KP_EXIT(sendfile64, hp_exit_len, HP_DIR_EGRESS)
+
+SEC("ksyscall/connect")
+int BPF_KSYSCALL(hp_kp_in_connect, long fd)
+{
+	return hp_enter(fd, 0, 0, HP_PENDING_CONNECT);
+}
+HP_KP_EXIT(connect, hp_exit_conn)
+
+SEC("ksyscall/accept")
+int BPF_KSYSCALL(hp_kp_in_accept, long fd)
+{
+	return hp_enter(-1, 0, 0, HP_PENDING_ACCEPT);
+}
+HP_KP_EXIT(accept, hp_exit_conn)
+
+SEC("ksyscall/accept4")
+int BPF_KSYSCALL(hp_kp_in_accept4, long fd)
+{
+	return hp_enter(-1, 0, 0, HP_PENDING_ACCEPT);
+}
+HP_KP_EXIT(accept4, hp_exit_conn)
+
+SEC("ksyscall/close")
+int BPF_KSYSCALL(hp_kp_in_close, long fd)
+{
+	return hp_close(fd);
+}
+
+/* ---- processes: always on, no tracefs needed ---- */
+
+SEC("raw_tracepoint/sched_process_exec")
+int hp_proc_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	return hp_proc_event(HP_EVENT_PROC_EXEC);
+}
+
+SEC("raw_tracepoint/sched_process_exit")
+int hp_proc_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	/* Fires per thread: only the thread group's leader ends the process. */
+	if ((__u32)pid_tgid != pid_tgid >> 32)
+		return 0;
+	return hp_proc_event(HP_EVENT_PROC_EXIT);
+}
