@@ -1,0 +1,58 @@
+/**
+ * `hydrophone <command>`: the CLI contract of ARCHITECTURE.md. Errors reach
+ * the user as one line saying what to do, never as a stack trace (set
+ * HYDROPHONE_DEBUG=1 for one).
+ */
+import { captureCommand } from './capture.ts';
+import { doctorCommand } from './doctor.ts';
+import { UsageError } from './usageError.ts';
+
+const USAGE = `usage: hydrophone <command> [options]
+
+commands:
+  capture   live TCP connections and the bytes every process moves (root)
+  doctor    what this kernel allows and which attachment the sensor would use
+  run       spans from live traffic          (not built yet: L7 parsing, issue 3)
+  replay    spans from a pcap or recording   (not built yet: issues 3 and 4)
+  bench     throughput figures               (not built yet: issue 4)
+  portal    the manifest portal              (not built yet: issue 9)
+
+'hydrophone <command> --help' describes a command's options.`;
+
+const NOT_YET: Record<string, string> = {
+  run: 'spans need the L7 parsers, which are not built yet; use `hydrophone capture` to see the raw traffic',
+  replay: 'replaying into spans needs the L7 parsers, which are not built yet; `hydrophone capture --in FILE` prints a recording\'s events',
+  bench: 'the bench harness is not built yet',
+  portal: 'the portal is not built yet',
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'capture':
+      return captureCommand(rest);
+    case 'doctor':
+      return doctorCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      if (command in NOT_YET) throw new UsageError(`'${command}': ${NOT_YET[command]}`);
+      throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err as { message?: string; code?: string; stack?: string };
+    if (process.env.HYDROPHONE_DEBUG) process.stderr.write(`${e.stack ?? String(err)}\n`);
+    process.stderr.write(`hydrophone: ${e.message ?? String(err)}${e.code && !(err instanceof UsageError) ? ` [${e.code}]` : ''}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  },
+);

@@ -1,0 +1,105 @@
+/**
+ * The only importer of the native addon (native/build/Release/hydrophone.node).
+ * Its shape is declared here once; abi() is checked against the TypeScript
+ * event layout by a test, the rest by the tests that drive a real sensor.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const addonPath = path.join(projectRoot, 'native/build/Release/hydrophone.node');
+/** Compiled BPF objects (scripts/build.sh). */
+export const sensorObjectPath = path.join(projectRoot, 'build/bpf/sensor.bpf.o');
+export const probesObjectPath = path.join(projectRoot, 'build/bpf/probes.bpf.o');
+
+export type AttachKind = 'tracepoint' | 'kprobe';
+
+export interface NativeAbi {
+  version: number;
+  sizes: Record<string, number>;
+  offsets: Record<string, number>;
+  enums: Record<string, number>;
+}
+
+export interface SensorOptions {
+  objectPath: string;
+  attach: AttachKind;
+  ringBufferBytes: number;
+  /** Load (run the verifier) without attaching anything. */
+  loadOnly?: boolean;
+  maxBatchBytes?: number;
+  maxInFlightBatches?: number;
+  pollTimeoutMs?: number;
+  verbose?: boolean;
+}
+
+export interface SensorConfig {
+  selfTgid: number;
+  flags: number;
+  captureBytes: number;
+  wakeupBytes: number;
+}
+
+export interface ProgramInfo {
+  name: string;
+  section: string;
+  loaded: boolean;
+  attached: boolean;
+  id: number;
+}
+
+export interface DeliveryStats {
+  batches: number;
+  records: number;
+  bytes: number;
+  waitsForJs: number;
+  inFlight: number;
+}
+
+export interface NativeSensor {
+  setConfig(config: SensorConfig): void;
+  setAllowList(kind: 'pid' | 'port' | 'cgroup', values: Array<number | bigint>): void;
+  start(onBatch: (batch: Buffer, records: number) => void): void;
+  counters(): { perCpu: bigint[][]; total: bigint[] };
+  stats(): DeliveryStats;
+  programs(): ProgramInfo[];
+  maps(): Array<{ name: string; id: number }>;
+  close(): void;
+}
+
+export interface ProbeResult {
+  loaded: boolean;
+  attached: boolean;
+  error?: string;
+  errno?: number;
+}
+
+export interface NativeAddon {
+  abi(): NativeAbi;
+  Sensor: new (options: SensorOptions) => NativeSensor;
+  probeAttach(options: {
+    objectPath: string;
+    program: string;
+    uprobe?: { binaryPath: string; functionName: string };
+  }): ProbeResult;
+}
+
+/** Error for a missing build, with the command that makes it. */
+export class AddonMissingError extends Error {
+  readonly code = 'HP_ADDON_MISSING';
+}
+
+let cached: NativeAddon | undefined;
+
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  for (const file of [addonPath, sensorObjectPath]) {
+    if (!existsSync(file)) {
+      throw new AddonMissingError(`${path.relative(projectRoot, file)} is not built: run 'sh scripts/bootstrap.sh' in ${projectRoot}`);
+    }
+  }
+  cached = createRequire(import.meta.url)(addonPath) as NativeAddon;
+  return cached;
+}
