@@ -32,7 +32,7 @@ for src in bpf/sensor.bpf.c bpf/probes.bpf.c; do
 done
 
 addon=native/build/Release/hydrophone.node
-if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp bpf/abi.h -newer "$addon" | head -1)" ]; then
+if [ ! -f "$addon" ] || [ -n "$(find native/src native/tools native/binding.gyp bpf/abi.h -newer "$addon" | head -1)" ]; then
 	echo "build: $addon (against Node 24 headers)"
 	# --nodedir: the addon must match the ABI of the Node that runs it, not
 	# the machine's own Node or an npmrc default.

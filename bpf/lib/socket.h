@@ -64,13 +64,16 @@ static __always_inline void hp_sock_tuple(struct sock *sk, struct hp_tuple *t)
 
 	__builtin_memset(t, 0, sizeof(*t));
 	if (family == HP_AF_INET_K) {
+		__u32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
 		t->family = HP_AF_INET;
-		BPF_CORE_READ_INTO(t->local_addr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(t->remote_addr, sk, __sk_common.skc_daddr);
+		__builtin_memcpy(t->local_addr, &local, sizeof(local));
+		__builtin_memcpy(t->remote_addr, &remote, sizeof(remote));
 	} else if (family == HP_AF_INET6_K) {
 		t->family = HP_AF_INET6;
-		BPF_CORE_READ_INTO(t->local_addr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(t->remote_addr, sk, __sk_common.skc_v6_daddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)t->local_addr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)t->remote_addr, sk, __sk_common.skc_v6_daddr);
 	} else {
 		t->family = HP_AF_UNIX;
 		return;

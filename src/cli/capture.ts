@@ -29,7 +29,8 @@ CAP_PERFMON, CAP_SYS_PTRACE). Stops on Ctrl-C, SIGTERM or --duration.
   --capture-bytes N    payload bytes kept per syscall (default 16384, max 65536)
   --ring-buffer-mb N   kernel ring buffer size, a power of two (default 16)
   --attach KIND        auto | kprobe | tracepoint (default auto)
-  --unix               also trace Unix stream sockets`;
+  --unix               also trace Unix stream sockets
+  --procs              also print process exec/exit events`;
 
 /** Stdout bytes waiting beyond which lines are dropped (and counted), not queued. */
 const MAX_PENDING_OUTPUT = 64 * 1024 * 1024;
@@ -39,7 +40,7 @@ interface Printer {
   dropped: number;
 }
 
-function printer(json: boolean, quiet: boolean): Printer {
+function printer(json: boolean, quiet: boolean, procs: boolean): Printer {
   const conns = new ConnDirectory();
   const p: Printer = {
     dropped: 0,
@@ -48,7 +49,8 @@ function printer(json: boolean, quiet: boolean): Printer {
       for (const ev of events) {
         conns.observe(ev);
         const conn = 'conn' in ev && ev.conn !== undefined ? conns.get(ev.conn) : undefined;
-        if (!quiet) text += `${json ? JSON.stringify(toJsonEvent(ev, conn)) : formatText(ev, conn)}\n`;
+        const wanted = procs || (ev.type !== 'exec' && ev.type !== 'exit');
+        if (!quiet && wanted) text += `${json ? JSON.stringify(toJsonEvent(ev, conn)) : formatText(ev, conn)}\n`;
         conns.forget(ev);
       }
       if (!text) return;
@@ -75,6 +77,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       'ring-buffer-mb': { type: 'string' },
       attach: { type: 'string' },
       unix: { type: 'boolean' },
+      procs: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -83,7 +86,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const out = printer(values.json ?? false, values.quiet ?? false);
+  const out = printer(values.json ?? false, values.quiet ?? false, values.procs ?? false);
   if (values.in !== undefined) {
     for await (const batch of readRecording(values.in)) out.print(batch);
     return 0;

@@ -23,6 +23,10 @@ function libcPath(): string | undefined {
   return /\s(\/\S*libc\.so[.\d]*)$/m.exec(maps)?.[1];
 }
 
+function firstLine(s: string | undefined): string {
+  return s?.split('\n')[0] ?? '';
+}
+
 export async function doctorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
@@ -50,7 +54,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const attach = works('kprobe') ? 'kprobe' : 'tracepoint';
   const reason = works('kprobe')
     ? 'kprobes attach on this kernel'
-    : `kprobes do not attach here (${results.kprobe?.error ?? 'refused'}); syscall tracepoints${tracefs ? '' : ' after mounting tracefs'}`;
+    : `kprobes do not attach here (${firstLine(results.kprobe?.error) || 'refused'}); syscall tracepoints${tracefs ? '' : ' after mounting tracefs'}`;
   const report = {
     kernel: facts.release,
     btf: facts.btf,
@@ -78,7 +82,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     `kernel        ${facts.release} (BTF ${facts.btf ? 'yes' : 'NO'}, lockdown ${facts.lockdown})`,
     `capabilities  ${Object.entries(facts.capabilities).map(([c, on]) => `${c.replace('CAP_', '')}${on ? '' : ' (missing)'}`).join(', ')}`,
     `tracefs       ${tracefs ? 'mounted' : 'not mounted'}`,
-    ...Object.entries(results).map(([k, r]) => `${k.padEnd(13)} ${r.attached ? 'works' : r.loaded ? `loads, does not attach: ${r.error ?? ''}` : `no: ${r.error ?? ''}`}`),
+    ...Object.entries(results).map(([k, r]) => `${k.padEnd(13)} ${r.attached ? 'works' : r.loaded ? `loads, does not attach: ${firstLine(r.error)}` : `no: ${firstLine(r.error)}`}`),
     `choice        ${attach}: ${reason}`,
     ...report.notes,
   ];

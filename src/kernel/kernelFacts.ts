@@ -33,7 +33,9 @@ export function parseCapabilities(status: string): Record<string, boolean> {
 }
 
 export function kernelFacts(): KernelFacts {
-  const lockdownRaw = readOr('/sys/kernel/security/lockdown', '');
+  // securityfs is often not mounted; the boot command line then says it.
+  const lockdownRaw = readOr('/sys/kernel/security/lockdown', '') ||
+    `[${/(?:^|\s)lockdown=(\w+)/.exec(readOr('/proc/cmdline', ''))?.[1] ?? 'unknown'}]`;
   return {
     release: release(),
     btf: existsSync('/sys/kernel/btf/vmlinux'),

@@ -22,7 +22,9 @@ export function probe(addon: NativeAddon, program: string): ProbeResult {
 
 function describe(r: ProbeResult): string {
   if (r.attached) return 'works';
-  return `${r.loaded ? 'loads but does not attach' : 'does not load'}${r.error ? `: ${r.error}` : ''}`;
+  // The first line says why; the libbpf log after it is for `doctor --json`.
+  const why = r.error?.split('\n')[0];
+  return `${r.loaded ? 'load but do not attach' : 'do not load'}${why ? ` (${why})` : ''}`;
 }
 
 export function chooseAttach(addon: NativeAddon, request: AttachRequest): AttachChoice {

@@ -1,0 +1,7 @@
+#!/bin/sh
+# The test run behind `npm test`: type check, then every test (unit tests
+# beside the code, live BPF and end-to-end tests under test/).
+set -eu
+cd "$(dirname "$0")/.."
+node_modules/.bin/tsc --noEmit -p .
+exec node_modules/.bin/vitest run "$@"
