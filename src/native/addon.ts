@@ -56,12 +56,15 @@ export interface DeliveryStats {
   bytes: number;
   waitsForJs: number;
   inFlight: number;
+  /** Non-zero when the poll thread stopped on an error (its errno). */
+  pollErrno: number;
 }
 
 export interface NativeSensor {
   setConfig(config: SensorConfig): void;
   setAllowList(kind: 'pid' | 'port' | 'cgroup', values: Array<number | bigint>): void;
-  start(onBatch: (batch: Buffer, records: number) => void): void;
+  /** A returned promise keeps the batch in flight until it settles (back-pressure). */
+  start(onBatch: (batch: Buffer, records: number) => void | Promise<unknown>): void;
   counters(): { perCpu: bigint[][]; total: bigint[] };
   stats(): DeliveryStats;
   programs(): ProgramInfo[];
@@ -74,15 +77,18 @@ export interface ProbeResult {
   attached: boolean;
   error?: string;
   errno?: number;
+  code?: string;
 }
 
 export interface NativeAddon {
   abi(): NativeAbi;
+  libbpfVersion(): string;
   Sensor: new (options: SensorOptions) => NativeSensor;
   probeAttach(options: {
     objectPath: string;
     program: string;
     uprobe?: { binaryPath: string; functionName: string };
+    verbose?: boolean;
   }): ProbeResult;
 }
 

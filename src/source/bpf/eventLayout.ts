@@ -104,7 +104,7 @@ export const Enums = {
   HP_CTR__COUNT: 6,
 } as const;
 
-/** Names of enum hp_syscall values, index = value. */
+/** Names of enum hp_syscall values, index = value (HP_SYS_<NAME>). */
 export const SyscallNames: readonly string[] = [
   'unknown', 'read', 'write', 'readv', 'writev', 'sendto', 'recvfrom',
   'sendmsg', 'recvmsg', 'sendmmsg', 'recvmmsg', 'sendfile',
