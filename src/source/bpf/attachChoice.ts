@@ -27,12 +27,20 @@ function describe(r: ProbeResult): string {
   return `${r.loaded ? 'load but do not attach' : 'do not load'}${why ? ` (${why})` : ''}`;
 }
 
+/** A refusal for lack of privileges is the user's to fix, whatever the kind. */
+function throwIfNotPermitted(r: ProbeResult): void {
+  if (r.code === 'HP_BPF_PERMISSION' && !r.loaded && process.getuid?.() !== 0) {
+    throw Object.assign(new Error(r.error?.split('\n')[0] ?? 'BPF not permitted: run as root or grant CAP_BPF and CAP_PERFMON'), { code: r.code });
+  }
+}
+
 export function chooseAttach(addon: NativeAddon, request: AttachRequest): AttachChoice {
   if (request === 'tracepoint') {
     const mounted = ensureTracefs();
     return { attach: 'tracepoint', reason: `syscall tracepoints, as configured (tracefs ${mounted})` };
   }
   const kprobe = probe(addon, 'probe_kprobe');
+  throwIfNotPermitted(kprobe);
   if (kprobe.attached) return { attach: 'kprobe', reason: 'kprobes on the syscall entry points: this kernel has kprobes' };
   if (request === 'kprobe') {
     throw Object.assign(new Error(`attach 'kprobe' was requested but kprobes ${describe(kprobe)}; use attach 'auto' or 'tracepoint'`), { code: 'HP_ATTACH_UNAVAILABLE' });

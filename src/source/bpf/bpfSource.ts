@@ -60,6 +60,9 @@ export class BpfSource {
 
   constructor(options: BpfSourceOptions = {}, addon: NativeAddon = loadAddon()) {
     const choice = chooseAttach(addon, options.attach ?? 'auto');
+    // Before attaching: the connections that will show up as already open
+    // belong to processes alive now.
+    this.roles.snapshot();
     this.attach = choice.attach;
     this.attachReason = choice.reason;
     this.sensor = new addon.Sensor({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseListeningPorts, RoleInference } from './roleInference.ts';
@@ -31,5 +31,18 @@ describe('RoleInference', () => {
     expect(roles.roleOf(42, 80)).toBe('server');
     expect(roles.roleOf(42, 41234)).toBe('client');
     expect(roles.roleOf(43, 80)).toBe('unknown');
+  });
+
+  it('remembers the namespaces of processes that existed at start, for when they exit before their events arrive', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'hp-proc-'));
+    mkdirSync(path.join(root, '7/net'), { recursive: true });
+    mkdirSync(path.join(root, '7/ns'), { recursive: true });
+    symlinkSync('net:[1]', path.join(root, '7/ns/net'));
+    writeFileSync(path.join(root, '7/net/tcp'), PROC_NET_TCP);
+    const roles = new RoleInference(root);
+    roles.snapshot();
+    rmSync(path.join(root, '7'), { recursive: true });
+    expect(roles.roleOf(7, 80)).toBe('server');
+    expect(roles.roleOf(7, 41234)).toBe('client');
   });
 });

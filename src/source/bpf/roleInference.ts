@@ -4,7 +4,7 @@
  * port of the host was accepted (server); anything else was connected
  * (client).
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Role } from '../events.ts';
 
 const TCP_LISTEN = '0A';
@@ -24,10 +24,15 @@ export function parseListeningPorts(procNetTcp: string): Set<number> {
 /**
  * Listening ports are per network namespace: each pod has its own, so they
  * are read through /proc/<pid>/net, cached per namespace for maxAgeMs.
+ *
+ * A connection reported as already open may reach us after its process
+ * exited (events arrive a few milliseconds late). Such a process existed
+ * when the sensor started, so snapshot() records every process's namespace
+ * and that namespace's listeners at start, and roleOf() falls back to it.
  */
 export class RoleInference {
   private readonly byNetns = new Map<string, { ports: Set<number>; readAt: number }>();
-
+  private readonly netnsAtStart = new Map<number, string>();
   private readonly procRoot: string;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
@@ -38,21 +43,44 @@ export class RoleInference {
     this.now = now;
   }
 
-  roleOf(pid: number, localPort: number): Role {
-    let netns: string;
+  /** Records every process's network namespace and its listeners, now. */
+  snapshot(): void {
+    let pids: string[];
     try {
-      netns = readlinkSync(`${this.procRoot}/${pid}/ns/net`);
+      pids = readdirSync(this.procRoot).filter((d) => /^\d+$/.test(d));
     } catch {
-      return 'unknown'; // the process is gone: nothing to infer from
+      return;
     }
+    for (const d of pids) {
+      const pid = Number(d);
+      const netns = this.netnsOf(pid);
+      if (!netns) continue;
+      this.netnsAtStart.set(pid, netns);
+      if (!this.byNetns.has(netns)) this.byNetns.set(netns, { ports: this.listeningPorts(pid), readAt: this.now() });
+    }
+  }
+
+  roleOf(pid: number, localPort: number): Role {
+    const live = this.netnsOf(pid);
+    const netns = live ?? this.netnsAtStart.get(pid);
+    if (!netns) return 'unknown'; // gone, and not there at start either
     let entry = this.byNetns.get(netns);
-    if (!entry || this.now() - entry.readAt > this.maxAgeMs) {
+    if (live && (!entry || this.now() - entry.readAt > this.maxAgeMs)) {
       entry = { ports: this.listeningPorts(pid), readAt: this.now() };
       // Bounded: namespaces come and go with pods.
-      if (this.byNetns.size >= 1024) this.byNetns.clear();
+      if (this.byNetns.size >= 4096) this.byNetns.clear();
       this.byNetns.set(netns, entry);
     }
+    if (!entry) return 'unknown';
     return entry.ports.has(localPort) ? 'server' : 'client';
+  }
+
+  private netnsOf(pid: number): string | undefined {
+    try {
+      return readlinkSync(`${this.procRoot}/${pid}/ns/net`);
+    } catch {
+      return undefined;
+    }
   }
 
   private listeningPorts(pid: number): Set<number> {

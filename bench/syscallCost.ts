@@ -1,0 +1,294 @@
+/**
+ * Added cost per hooked syscall. A child process runs send + recv over a
+ * loopback TCP pair (bench/native/sendRecvLoop.c) and times itself, for
+ * 64 B, 1 KiB and 16 KiB messages, in three modes, alternated round by
+ * round so that drift on the machine spreads over all of them:
+ *
+ *   without   no sensor loaded;
+ *   traced    sensor attached and filtered to the loop's pid, so every
+ *             send and recv is captured (default capture, 16 KiB) and
+ *             delivered to JavaScript;
+ *   untraced  sensor attached but filtered to another pid: what every
+ *             process on the node that is not traced pays.
+ *
+ * Prints the median ns/syscall of each mode and the difference, beside the
+ * target (at most 500 ns added per hooked syscall at the default capture).
+ * A traced figure only counts if the sensor really delivered every event,
+ * so each traced run's data events are counted against what the loop made.
+ *
+ * usage: node bench/syscallCost.ts [--json] [--rounds N] [--iterations N]
+ */
+import { parseArgs } from 'node:util';
+import os from 'node:os';
+import type { BpfSource } from '../src/source/bpf/bpfSource.ts';
+import type { SensorEvent } from '../src/source/events.ts';
+import { Enums } from '../src/source/bpf/eventLayout.ts';
+import { nativeProgram, ReadyChild } from './support/nativeProgram.ts';
+import { requireBpf, openSource, drained, fail } from './support/preflight.ts';
+import { median, table, sizeText, count } from './support/figures.ts';
+
+const BENCH = 'bench:syscall';
+const SIZES = [64, 1024, 16384] as const;
+const MODES = ['without', 'traced', 'untraced'] as const;
+type Mode = (typeof MODES)[number];
+
+/** From the issue: added cost per hooked syscall at the default capture size. */
+const TARGET_ADDED_NS = 500;
+const DEEPFLOW_ADDED = '+460 to +1480 ns';
+const SENSOR = { captureBytes: Enums.HP_CAPTURE_DEFAULT, ringBufferBytes: 64 << 20, wakeupBytes: 256 * 1024 };
+
+interface LoopResult {
+  size: number;
+  iterations: number;
+  warmup: number;
+  nsPerSyscall: number;
+}
+
+/** What the sensor delivered for one traced loop, against what it should have. */
+interface Delivery {
+  expectedEvents: number;
+  dataEvents: number;
+  expectedPayloadBytes: number;
+  payloadBytes: number;
+  ringbufLost: bigint;
+  lostEvents: number;
+}
+
+interface RoundResult {
+  /** How the sensor attached (tracepoint or kprobe); '' without a sensor. */
+  attach: string;
+  nsPerSyscall: Map<number, number>;
+  delivery: Map<number, Delivery>;
+}
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '5' },
+    iterations: { type: 'string', default: '50000' },
+  },
+});
+const rounds = Number(args.rounds);
+const iterations = Number(args.iterations);
+const warmup = Math.ceil(iterations / 10);
+if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(iterations) || iterations < 1) {
+  fail(BENCH, '--rounds and --iterations take positive integers');
+}
+
+function progress(text: string): void {
+  if (!args.json) process.stderr.write(text);
+}
+
+/** Counts data events and payload bytes per pid. */
+class DataCounter {
+  readonly events = new Map<number, number>();
+  readonly bytes = new Map<number, number>();
+  lostEvents = 0;
+
+  readonly sink = (batch: readonly SensorEvent[]): void => {
+    for (const ev of batch) {
+      if (ev.type === 'data') {
+        this.events.set(ev.pid, (this.events.get(ev.pid) ?? 0) + 1);
+        this.bytes.set(ev.pid, (this.bytes.get(ev.pid) ?? 0) + ev.payload.length);
+      } else if (ev.type === 'lost') {
+        this.lostEvents++;
+      }
+    }
+  };
+
+  total(): number {
+    let n = 0;
+    for (const v of this.events.values()) n += v;
+    return n;
+  }
+}
+
+/** One mode of one round: a loop per size, one after the other, under one sensor (or none). */
+async function runMode(mode: Mode, bin: string): Promise<RoundResult> {
+  const children = SIZES.map((size) => new ReadyChild<LoopResult>(bin, [String(size), String(iterations), String(warmup)]));
+  let source: BpfSource | undefined;
+  try {
+    const pids = await Promise.all(children.map((c) => c.ready()));
+    const counter = new DataCounter();
+    if (mode !== 'without') {
+      // Untraced: the allow-list holds only our parent (idle while we run).
+      source = openSource(BENCH, { ...SENSOR, pids: mode === 'traced' ? pids : [process.ppid] });
+      source.start(counter.sink);
+    }
+    const result: RoundResult = { attach: source?.attach ?? '', nsPerSyscall: new Map(), delivery: new Map() };
+    for (const [i, child] of children.entries()) {
+      const size = SIZES[i]!;
+      const lostBefore = source?.kernelCounters().ringbufLost ?? 0n;
+      const lostEventsBefore = counter.lostEvents;
+      const loop = await child.go();
+      result.nsPerSyscall.set(size, loop.nsPerSyscall);
+      if (!source) continue;
+      if (!(await drained(source))) fail(BENCH, `the sensor did not deliver its ring buffer within 30 s (${mode}, ${sizeText(size)})`);
+      if (mode === 'traced') {
+        const expectedEvents = 2 * (loop.iterations + loop.warmup);
+        result.delivery.set(size, {
+          expectedEvents,
+          dataEvents: counter.events.get(pids[i]!) ?? 0,
+          expectedPayloadBytes: expectedEvents * size,
+          payloadBytes: counter.bytes.get(pids[i]!) ?? 0,
+          ringbufLost: source.kernelCounters().ringbufLost - lostBefore,
+          lostEvents: counter.lostEvents - lostEventsBefore,
+        });
+      }
+    }
+    if (mode === 'untraced' && counter.total() > 0) {
+      fail(BENCH, `the sensor filtered to pid ${process.ppid} delivered ${counter.total()} data events: the pid filter does not work, the untraced figure would be wrong`);
+    }
+    return result;
+  } finally {
+    for (const c of children) c.kill();
+    source?.close();
+  }
+}
+
+interface SizeFigures {
+  size: number;
+  withoutNs: number;
+  tracedNs: number;
+  addedNs: number;
+  untracedNs: number;
+  untracedAddedNs: number;
+  targetAddedNs: number;
+  targetMet: boolean;
+  rounds: Record<Mode, number[]>;
+  delivery: {
+    expectedEvents: number;
+    dataEvents: number;
+    expectedPayloadBytes: number;
+    payloadBytes: number;
+    ringbufLost: number;
+    complete: boolean;
+  };
+}
+
+async function main(): Promise<void> {
+  requireBpf(BENCH);
+  const bin = nativeProgram('sendRecvLoop');
+  const samples = new Map<number, Record<Mode, number[]>>(SIZES.map((s) => [s, { without: [], traced: [], untraced: [] }]));
+  const deliveries = new Map<number, Delivery[]>(SIZES.map((s) => [s, []]));
+  let attach = '';
+  const started = performance.now();
+
+  for (let r = 0; r < rounds; r++) {
+    // Rotate the order each round: no mode always runs first, or right after a sensor was closed.
+    const order = MODES.map((_, i) => MODES[(i + r) % MODES.length]!);
+    progress(`round ${r + 1}/${rounds}:`);
+    for (const mode of order) {
+      progress(` ${mode}`);
+      const result = await runMode(mode, bin);
+      attach ||= result.attach;
+      for (const [size, ns] of result.nsPerSyscall) samples.get(size)![mode].push(ns);
+      for (const [size, d] of result.delivery) deliveries.get(size)!.push(d);
+    }
+    progress('\n');
+  }
+
+  const figures: SizeFigures[] = SIZES.map((size) => {
+    const s = samples.get(size)!;
+    const d = deliveries.get(size)!;
+    const withoutNs = median(s.without);
+    const tracedNs = median(s.traced);
+    const untracedNs = median(s.untraced);
+    const sum = (f: (x: Delivery) => number) => d.reduce((n, x) => n + f(x), 0);
+    const delivery = {
+      expectedEvents: sum((x) => x.expectedEvents),
+      dataEvents: sum((x) => x.dataEvents),
+      expectedPayloadBytes: sum((x) => x.expectedPayloadBytes),
+      payloadBytes: sum((x) => x.payloadBytes),
+      ringbufLost: sum((x) => Number(x.ringbufLost)),
+      complete: false,
+    };
+    delivery.complete = delivery.dataEvents === delivery.expectedEvents && delivery.payloadBytes === delivery.expectedPayloadBytes && delivery.ringbufLost === 0;
+    return {
+      size,
+      withoutNs,
+      tracedNs,
+      addedNs: tracedNs - withoutNs,
+      untracedNs,
+      untracedAddedNs: untracedNs - withoutNs,
+      targetAddedNs: TARGET_ADDED_NS,
+      targetMet: tracedNs - withoutNs <= TARGET_ADDED_NS,
+      rounds: s,
+      delivery,
+    };
+  });
+  const elapsedS = (performance.now() - started) / 1000;
+
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({
+      bench: 'syscallCost',
+      kernel: os.release(),
+      cpus: os.availableParallelism(),
+      attach,
+      sensor: SENSOR,
+      rounds,
+      iterations,
+      warmup,
+      statistic: 'median',
+      targetAddedNs: TARGET_ADDED_NS,
+      sizes: figures,
+      elapsedS,
+    }, null, 2)}\n`);
+    return;
+  }
+  report(figures, attach, elapsedS);
+}
+
+function ns(n: number): string {
+  return `${n.toFixed(0)} ns`;
+}
+
+function added(n: number): string {
+  return `${n >= 0 ? '+' : ''}${n.toFixed(0)} ns`;
+}
+
+function spread(values: readonly number[]): string {
+  return `${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)}`;
+}
+
+function report(figures: readonly SizeFigures[], attach: string, elapsedS: number): void {
+  const out: string[] = [];
+  out.push('Hydrophone: added cost per hooked syscall');
+  out.push(`  load: send + recv(MSG_WAITALL) over one loopback TCP pair in one process, 2 hooked syscalls per iteration`);
+  out.push(`  ${rounds} rounds x ${count(iterations)} iterations (+${count(warmup)} warm-up) per size and mode, modes alternated; median shown`);
+  out.push(`  kernel ${os.release()}, ${os.availableParallelism()} CPUs, attach: ${attach}, capture ${SENSOR.captureBytes} B, ring ${SENSOR.ringBufferBytes >> 20} MiB, wakeup ${SENSOR.wakeupBytes >> 10} KiB`);
+  out.push('');
+  out.push(table([
+    ['size', 'without', 'traced', 'added', `target (<= +${TARGET_ADDED_NS} ns)`, 'untraced pid', 'added (untraced)'],
+    ...figures.map((f) => [
+      sizeText(f.size),
+      ns(f.withoutNs),
+      ns(f.tracedNs),
+      added(f.addedNs),
+      f.targetMet ? 'met' : `MISSED by ${(f.addedNs - TARGET_ADDED_NS).toFixed(0)} ns`,
+      ns(f.untracedNs),
+      added(f.untracedAddedNs),
+    ]),
+  ]));
+  out.push('');
+  out.push(`  ns/syscall, medians; untraced pid: sensor attached, pid filter on another process. DeepFlow measured ${DEEPFLOW_ADDED} per hooked syscall.`);
+  out.push('  per-round range (min-max ns/syscall):');
+  for (const f of figures) {
+    out.push(`    ${sizeText(f.size).padEnd(7)} without ${spread(f.rounds.without)}, traced ${spread(f.rounds.traced)}, untraced ${spread(f.rounds.untraced)}`);
+  }
+  out.push('');
+  out.push('Delivery while traced (every send and recv must reach JavaScript, or the traced figure is the cheaper drop path):');
+  for (const f of figures) {
+    const d = f.delivery;
+    out.push(`  ${sizeText(f.size).padEnd(7)} data events ${count(d.dataEvents)}/${count(d.expectedEvents)}, payload bytes ${count(d.payloadBytes)}/${count(d.expectedPayloadBytes)}, ringbufLost ${count(d.ringbufLost)}: ${d.complete ? 'complete' : 'INCOMPLETE'}`);
+  }
+  const missed = figures.filter((f) => !f.targetMet);
+  out.push('');
+  out.push(missed.length
+    ? `Target +${TARGET_ADDED_NS} ns/syscall at the default capture: MISSED for ${missed.map((f) => sizeText(f.size)).join(', ')}.`
+    : `Target +${TARGET_ADDED_NS} ns/syscall at the default capture: met for every size.`);
+  out.push(`(${elapsedS.toFixed(0)} s)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => fail(BENCH, err instanceof Error ? err.stack ?? err.message : String(err)));
