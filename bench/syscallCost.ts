@@ -26,6 +26,7 @@ import { Enums } from '../src/source/bpf/eventLayout.ts';
 import { nativeProgram, ReadyChild } from './support/nativeProgram.ts';
 import { requireBpf, openSource, drained, fail } from './support/preflight.ts';
 import { median, table, sizeText, count } from './support/figures.ts';
+import { otherSensors } from './support/otherSensors.ts';
 
 const BENCH = 'bench:syscall';
 const SIZES = [64, 1024, 16384] as const;
@@ -59,6 +60,8 @@ interface RoundResult {
   attach: string;
   nsPerSyscall: Map<number, number>;
   delivery: Map<number, Delivery>;
+  /** Most other sensors seen loaded around this mode's loops (undefined: could not tell). */
+  otherSensors: number | undefined;
 }
 
 const { values: args } = parseArgs({
@@ -115,13 +118,19 @@ async function runMode(mode: Mode, bin: string): Promise<RoundResult> {
       source = openSource(BENCH, { ...SENSOR, pids: mode === 'traced' ? pids : [process.ppid] });
       source.start(counter.sink);
     }
-    const result: RoundResult = { attach: source?.attach ?? '', nsPerSyscall: new Map(), delivery: new Map() };
+    const result: RoundResult = { attach: source?.attach ?? '', nsPerSyscall: new Map(), delivery: new Map(), otherSensors: undefined };
+    const checkOthers = (): void => {
+      const n = otherSensors(source ? 1 : 0);
+      if (n !== undefined) result.otherSensors = Math.max(result.otherSensors ?? 0, n);
+    };
+    checkOthers();
     for (const [i, child] of children.entries()) {
       const size = SIZES[i]!;
       const lostBefore = source?.kernelCounters().ringbufLost ?? 0n;
       const lostEventsBefore = counter.lostEvents;
       const loop = await child.go();
       result.nsPerSyscall.set(size, loop.nsPerSyscall);
+      checkOthers();
       if (!source) continue;
       if (!(await drained(source))) fail(BENCH, `the sensor did not deliver its ring buffer within 30 s (${mode}, ${sizeText(size)})`);
       if (mode === 'traced') {
@@ -172,6 +181,8 @@ async function main(): Promise<void> {
   const samples = new Map<number, Record<Mode, number[]>>(SIZES.map((s) => [s, { without: [], traced: [], untraced: [] }]));
   const deliveries = new Map<number, Delivery[]>(SIZES.map((s) => [s, []]));
   let attach = '';
+  let disturbedModes = 0;
+  let othersUnknown = false;
   const started = performance.now();
 
   for (let r = 0; r < rounds; r++) {
@@ -182,6 +193,8 @@ async function main(): Promise<void> {
       progress(` ${mode}`);
       const result = await runMode(mode, bin);
       attach ||= result.attach;
+      if (result.otherSensors === undefined) othersUnknown = true;
+      else if (result.otherSensors > 0) disturbedModes++;
       for (const [size, ns] of result.nsPerSyscall) samples.get(size)![mode].push(ns);
       for (const [size, d] of result.delivery) deliveries.get(size)!.push(d);
     }
@@ -232,11 +245,12 @@ async function main(): Promise<void> {
       statistic: 'median',
       targetAddedNs: TARGET_ADDED_NS,
       sizes: figures,
+      otherSensors: othersUnknown ? null : { disturbedRuns: disturbedModes, runs: rounds * MODES.length },
       elapsedS,
     }, null, 2)}\n`);
     return;
   }
-  report(figures, attach, elapsedS);
+  report(figures, attach, elapsedS, othersUnknown ? undefined : disturbedModes);
 }
 
 function ns(n: number): string {
@@ -251,7 +265,7 @@ function spread(values: readonly number[]): string {
   return `${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)}`;
 }
 
-function report(figures: readonly SizeFigures[], attach: string, elapsedS: number): void {
+function report(figures: readonly SizeFigures[], attach: string, elapsedS: number, disturbedRuns: number | undefined): void {
   const out: string[] = [];
   out.push('Hydrophone: added cost per hooked syscall');
   out.push(`  load: send + recv(MSG_WAITALL) over one loopback TCP pair in one process, 2 hooked syscalls per iteration`);
@@ -287,6 +301,9 @@ function report(figures: readonly SizeFigures[], attach: string, elapsedS: numbe
   out.push(missed.length
     ? `Target +${TARGET_ADDED_NS} ns/syscall at the default capture: MISSED for ${missed.map((f) => sizeText(f.size)).join(', ')}.`
     : `Target +${TARGET_ADDED_NS} ns/syscall at the default capture: met for every size.`);
+  if (disturbedRuns === undefined) out.push('Could not check for other Hydrophone sensors (bpftool missing?): if any ran, they inflate every figure.');
+  else if (disturbedRuns > 0) out.push(`WARNING: other Hydrophone sensors were loaded during ${disturbedRuns} of ${rounds * MODES.length} mode runs; they hook the same syscalls and inflate the figures. Rerun on a quiet machine.`);
+  else out.push('No other Hydrophone sensor was loaded during the runs.');
   out.push(`(${elapsedS.toFixed(0)} s)`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
