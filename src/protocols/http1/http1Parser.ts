@@ -1,0 +1,139 @@
+/**
+ * One HTTP/1.x connection: requests and responses read side by side and
+ * stitched in order (keep-alive and pipelining: the n-th response answers
+ * the n-th request). 1xx responses are interim (100-continue); a 101
+ * ends HTTP on the connection after its exchange (WebSocket, h2c upgrade).
+ *
+ * Never invents: after bytes are lost on either side outside a body whose
+ * length is known, requests waiting for an answer are dropped (counted)
+ * and a response is paired only with a request that started before it.
+ */
+import type { ConnectionParser, Exchange, Side } from '../contract.ts';
+import { newParserStats } from '../contract.ts';
+import { MessageReader } from './messageReader.ts';
+import { requestGrammar, responseGrammar } from './grammar.ts';
+import type { BodyFraming } from './bodyFraming.ts';
+import type { RequestHead, ResponseHead } from './messageHead.ts';
+import { exchangeOf } from './spanMapping.ts';
+
+/** Requests waiting for their response, at most; beyond it the oldest is dropped. */
+const MAX_PENDING_REQUESTS = 256;
+
+export interface PendingRequest {
+  readonly head: RequestHead;
+  readonly startNs: bigint;
+  readonly index: number;
+  endNs: bigint;
+  bodySize: number;
+  complete: boolean;
+}
+
+function framingOf(headers: ReadonlyMap<string, string>): BodyFraming | undefined {
+  const te = headers.get('transfer-encoding');
+  if (te && /(^|,)\s*chunked\s*$/i.test(te)) return { kind: 'chunked' };
+  const cl = headers.get('content-length');
+  if (cl !== undefined) {
+    const n = Number(cl.split(',')[0]!.trim());
+    if (Number.isSafeInteger(n) && n >= 0) return { kind: 'length', length: n };
+  }
+  return undefined;
+}
+
+export class Http1Parser implements ConnectionParser {
+  readonly stats = newParserStats();
+  private readonly requests: MessageReader<RequestHead>;
+  private readonly responses: MessageReader<ResponseHead>;
+  private pending: PendingRequest[] = [];
+  private nextIndex = 0;
+  private upgraded = false;
+  private readonly emit: (e: Exchange) => void;
+
+  constructor(emit: (e: Exchange) => void) {
+    this.emit = emit;
+    this.requests = new MessageReader(requestGrammar, {
+      onHead: (head, startNs) => {
+        if (this.pending.length >= MAX_PENDING_REQUESTS) {
+          this.pending.shift();
+          this.stats.unansweredRequests++;
+        }
+        this.pending.push({ head, startNs, index: this.nextIndex++, endNs: startNs, bodySize: 0, complete: false });
+        // A request has a body only if it says so (RFC 9112 6.3).
+        return framingOf(head.headers) ?? { kind: 'none' };
+      },
+      onComplete: (head, _start, endNs, bodySize) => {
+        const req = this.pending.findLast((p) => p.head === head);
+        if (req) Object.assign(req, { endNs, bodySize, complete: true });
+      },
+      onLost: (head) => {
+        this.stats.droppedByGap++;
+        this.pending = this.pending.filter((p) => p.head !== head);
+      },
+      onDesync: () => this.dropPending(),
+    }, this.stats);
+    this.responses = new MessageReader(responseGrammar, {
+      onHead: (head) => this.responseFraming(head),
+      onComplete: (head, startNs, endNs, bodySize) => this.onResponse(head, startNs, endNs, bodySize),
+      onLost: () => {
+        this.stats.droppedByGap++;
+        this.pending.shift();
+      },
+      onDesync: () => this.dropPending(),
+    }, this.stats);
+  }
+
+  /** Requests waiting for answers cannot be paired reliably after a loss. */
+  private dropPending(): void {
+    this.stats.droppedByGap += this.pending.length;
+    this.pending = [];
+  }
+
+  private responseFraming(head: ResponseHead): BodyFraming {
+    const req = this.pending[0];
+    // No body: HEAD, 1xx, 204, 304 (RFC 9112 6.3), and CONNECT's 2xx.
+    if (req?.head.method === 'HEAD' || (head.status >= 100 && head.status < 200) || head.status === 204 || head.status === 304) {
+      return { kind: 'none' };
+    }
+    if (req?.head.method === 'CONNECT' && head.status >= 200 && head.status < 300) return { kind: 'none' };
+    return framingOf(head.headers) ?? { kind: 'untilClose' };
+  }
+
+  private onResponse(head: ResponseHead, startNs: bigint, endNs: bigint, bodySize: number): void {
+    if (head.status >= 100 && head.status < 200 && head.status !== 101) return; // interim
+    // The oldest request that started before this response is its pair;
+    // requests are never answered before they are sent.
+    const req = this.pending[0];
+    if (!req || req.startNs > startNs) {
+      this.stats.orphanResponses++;
+      return;
+    }
+    this.pending.shift();
+    this.emit(exchangeOf(req, head, startNs, endNs, bodySize));
+    if (head.status === 101) {
+      // Upgraded (WebSocket, h2c): what follows is not HTTP/1.
+      this.upgraded = true;
+      this.requests.stop();
+      this.responses.stop();
+    }
+  }
+
+  onData(side: Side, bytes: Uint8Array, tsNs: bigint): void {
+    if (this.upgraded) return;
+    (side === 'request' ? this.requests : this.responses).push(bytes, tsNs);
+  }
+
+  onGap(side: Side, length: number, tsNs: bigint): void {
+    if (this.upgraded) return;
+    (side === 'request' ? this.requests : this.responses).gap(length, tsNs);
+  }
+
+  onClose(tsNs: bigint): void {
+    this.requests.close(tsNs);
+    this.responses.close(tsNs);
+    this.stats.unansweredRequests += this.pending.length;
+    this.pending = [];
+  }
+
+  bufferedBytes(): number {
+    return this.requests.buffered + this.responses.buffered;
+  }
+}

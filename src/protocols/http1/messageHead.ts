@@ -1,0 +1,129 @@
+/**
+ * HTTP/1.x message heads: request and status lines and header fields,
+ * parsed from the front of a side's bytes. Bounded: a head larger than
+ * MAX_HEAD_BYTES is invalid, whatever follows.
+ */
+import type { ParseStep } from '../contract.ts';
+
+export const MAX_HEAD_BYTES = 64 * 1024;
+
+/** Methods recognised at the start of a stream (RFC 9110, WebDAV, PATCH). */
+export const KNOWN_METHODS = [
+  'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH',
+  'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'REPORT', 'SEARCH',
+] as const;
+
+export interface Head {
+  /** Header names lower-cased; repeated fields joined with ", ". */
+  readonly headers: ReadonlyMap<string, string>;
+  /** Bytes of the head, blank line included. */
+  readonly size: number;
+}
+
+export interface RequestHead extends Head {
+  readonly method: string;
+  readonly target: string;
+  readonly version: string;
+}
+
+export interface ResponseHead extends Head {
+  readonly version: string;
+  readonly status: number;
+  readonly reason: string;
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const LFLF = Buffer.from('\n\n');
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const latin1 = new TextDecoder('latin1');
+
+/** End of the head (index just past the blank line), or -1. Accepts bare LF. */
+function headEnd(buf: Buffer): number {
+  const crlf = buf.indexOf(CRLFCRLF);
+  const lf = buf.indexOf(LFLF);
+  if (crlf < 0) return lf < 0 ? -1 : lf + 2;
+  if (lf < 0 || crlf < lf) return crlf + 4;
+  return lf + 2;
+}
+
+function parseFields(lines: string[]): Map<string, string> | undefined {
+  const headers = new Map<string, string>();
+  for (const line of lines) {
+    if (line === '') continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return undefined;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (!TOKEN.test(name)) return undefined;
+    const value = line.slice(colon + 1).trim();
+    const prev = headers.get(name);
+    headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
+  }
+  return headers;
+}
+
+/** Whether `bytes` could be the start of a request line (for inference and resync). */
+export function looksLikeRequestStart(bytes: Uint8Array): 'yes' | 'maybe' | 'no' {
+  const s = latin1.decode(bytes.subarray(0, 16));
+  for (const m of KNOWN_METHODS) {
+    const want = `${m} `;
+    if (s.length >= want.length ? s.startsWith(want) : want.startsWith(s)) {
+      if (s.length < want.length + 1) return 'maybe';
+      const c = s[want.length]!;
+      return c === '/' || c === '*' || /[A-Za-z]/.test(c) ? 'yes' : 'no';
+    }
+  }
+  return 'no';
+}
+
+const STATUS_LINE_START: ReadonlyArray<(c: string) => boolean> = [
+  ...'HTTP/1.'.split('').map((ch) => (c: string) => c === ch),
+  (c) => c === '0' || c === '1',
+  (c) => c === ' ',
+  (c) => c >= '0' && c <= '9',
+  (c) => c >= '0' && c <= '9',
+  (c) => c >= '0' && c <= '9',
+  (c) => c === ' ' || c === '\r' || c === '\n',
+];
+
+/** Whether `bytes` could be the start of a status line ("HTTP/1.1 200 "). */
+export function looksLikeResponseStart(bytes: Uint8Array): 'yes' | 'maybe' | 'no' {
+  const s = latin1.decode(bytes.subarray(0, STATUS_LINE_START.length));
+  for (let i = 0; i < s.length; i++) if (!STATUS_LINE_START[i]!(s[i]!)) return 'no';
+  return s.length === STATUS_LINE_START.length ? 'yes' : 'maybe';
+}
+
+function split(bytes: Uint8Array, end: number): string[] {
+  return latin1.decode(bytes.subarray(0, end)).split(/\r?\n/);
+}
+
+export function parseRequestHead(bytes: Uint8Array): ParseStep<RequestHead> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Any token is a method once the connection is known to be HTTP (PURGE,
+  // vendor extensions); inference alone insists on the well-known ones.
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,20}( |$)/.test(latin1.decode(bytes.subarray(0, 21)))) {
+    return { kind: 'invalid', reason: 'not a request line', skip: 1 };
+  }
+  const end = headEnd(buf.length > MAX_HEAD_BYTES ? buf.subarray(0, MAX_HEAD_BYTES) : buf);
+  if (end < 0) {
+    return buf.length >= MAX_HEAD_BYTES ? { kind: 'invalid', reason: 'request head too large', skip: 1 } : { kind: 'needMore' };
+  }
+  const [line, ...rest] = split(bytes, end);
+  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/(1\.[01])$/.exec(line ?? '');
+  const headers = m ? parseFields(rest) : undefined;
+  if (!m || !headers) return { kind: 'invalid', reason: 'malformed request head', skip: 1 };
+  return { kind: 'frame', consumed: end, frame: { method: m[1]!, target: m[2]!, version: m[3]!, headers, size: end } };
+}
+
+export function parseResponseHead(bytes: Uint8Array): ParseStep<ResponseHead> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length >= 5 && !buf.subarray(0, 5).equals(Buffer.from('HTTP/'))) return { kind: 'invalid', reason: 'not a status line', skip: 1 };
+  const end = headEnd(buf.length > MAX_HEAD_BYTES ? buf.subarray(0, MAX_HEAD_BYTES) : buf);
+  if (end < 0) {
+    return buf.length >= MAX_HEAD_BYTES ? { kind: 'invalid', reason: 'response head too large', skip: 1 } : { kind: 'needMore' };
+  }
+  const [line, ...rest] = split(bytes, end);
+  const m = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/.exec(line ?? '');
+  const headers = m ? parseFields(rest) : undefined;
+  if (!m || !headers) return { kind: 'invalid', reason: 'malformed status line or header', skip: 1 };
+  return { kind: 'frame', consumed: end, frame: { version: m[1]!, status: Number(m[2]), reason: m[3] ?? '', headers, size: end } };
+}

@@ -1,0 +1,180 @@
+/**
+ * Reads the HTTP/1.x messages of one side of a connection: head, then body
+ * by its framing, message after message. Gaps and garbage are handled here
+ * once for requests and responses alike: a gap inside a length-known body
+ * is skipped; anywhere else the message in progress is dropped (counted)
+ * and the reader resynchronises at the next plausible message start.
+ */
+import type { ParseStep, ParserStats } from '../contract.ts';
+import { ByteQueue } from '../byteQueue.ts';
+import { BodyReader, type BodyFraming } from './bodyFraming.ts';
+import { MAX_HEAD_BYTES, type Head } from './messageHead.ts';
+
+export interface MessageEvents<H extends Head> {
+  /** A head was parsed; the answer says how its body is framed. */
+  onHead(head: H, startNs: bigint): BodyFraming;
+  /** The message ended (body included); `bodySize` counts body bytes, gaps included. */
+  onComplete(head: H, startNs: bigint, endNs: bigint, bodySize: number): void;
+  /** The message whose head was reported is lost (gap or garbage in its body). */
+  onLost(head: H): void;
+  /** Bytes of this side were lost between messages or inside a head: pairing must resynchronise. */
+  onDesync(tsNs: bigint): void;
+}
+
+export interface SideGrammar<H extends Head> {
+  parseHead(bytes: Uint8Array): ParseStep<H>;
+  /** Offset of the next plausible message start after index 0, or -1. */
+  nextStart(bytes: Uint8Array): number;
+}
+
+type State = 'head' | 'body' | 'resync' | 'stopped';
+
+export class MessageReader<H extends Head> {
+  private readonly queue = new ByteQueue();
+  private state: State = 'head';
+  private head: H | undefined;
+  private startNs = 0n;
+  private lastNs = 0n;
+  private body: BodyReader | undefined;
+  private readonly grammar: SideGrammar<H>;
+  private readonly events: MessageEvents<H>;
+  private readonly stats: ParserStats;
+
+  constructor(grammar: SideGrammar<H>, events: MessageEvents<H>, stats: ParserStats) {
+    this.grammar = grammar;
+    this.events = events;
+    this.stats = stats;
+  }
+
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  /** Stops reading for good (after an upgrade: the bytes are another protocol). */
+  stop(): void {
+    this.state = 'stopped';
+    this.queue.clear();
+  }
+
+  push(bytes: Uint8Array, tsNs: bigint): void {
+    if (this.state === 'stopped') return;
+    this.queue.push(bytes, tsNs);
+    this.run();
+  }
+
+  gap(length: number, tsNs: bigint): void {
+    if (this.state === 'stopped') return;
+    if (this.state === 'body' && this.queue.length === 0 && this.body!.skipGap(length)) {
+      this.lastNs = tsNs;
+      this.run();
+      return;
+    }
+    if (this.state === 'body') this.loseMessage();
+    else if (this.queue.length > 0) this.stats.droppedByGap++; // a head cut by the gap
+    this.stats.invalidBytes += this.queue.length;
+    this.queue.clear();
+    this.state = 'resync';
+    this.events.onDesync(tsNs);
+  }
+
+  close(tsNs: bigint): void {
+    if (this.state === 'body' && this.body!.endsAtClose) {
+      this.finish(this.lastNs > 0n ? this.lastNs : tsNs);
+    } else if (this.state === 'body') {
+      this.loseMessage();
+    }
+    this.state = 'stopped';
+    this.queue.clear();
+  }
+
+  private loseMessage(): void {
+    this.events.onLost(this.head!);
+    this.head = undefined;
+    this.body = undefined;
+  }
+
+  private finish(endNs: bigint): void {
+    const head = this.head!;
+    const size = this.body!.size;
+    this.head = undefined;
+    this.body = undefined;
+    this.state = 'head';
+    this.events.onComplete(head, this.startNs, endNs, size);
+  }
+
+  private run(): void {
+    for (;;) {
+      switch (this.state) {
+        case 'stopped':
+          return;
+        case 'resync': {
+          const view = this.queue.peek(MAX_HEAD_BYTES);
+          const at = this.grammar.parseHead(view).kind === 'invalid' ? this.grammar.nextStart(view) : 0;
+          if (at < 0) {
+            // Keep a tail that may hold the start of the next message.
+            const drop = Math.max(0, this.queue.length - 16);
+            this.stats.invalidBytes += drop;
+            this.queue.consume(drop);
+            return;
+          }
+          this.stats.invalidBytes += at;
+          this.queue.consume(at);
+          this.state = 'head';
+          break;
+        }
+        case 'head': {
+          if (this.queue.length === 0) return;
+          const step = this.grammar.parseHead(this.queue.peek(MAX_HEAD_BYTES));
+          if (step.kind === 'needMore') return;
+          if (step.kind === 'invalid' || step.kind === 'ignored') {
+            this.state = 'resync';
+            this.events.onDesync(this.queue.tsAt(0));
+            break;
+          }
+          this.head = step.frame;
+          this.startNs = this.queue.tsAt(0);
+          this.lastNs = this.queue.tsAt(step.consumed - 1);
+          this.queue.consume(step.consumed);
+          this.body = new BodyReader(this.events.onHead(step.frame, this.startNs));
+          this.state = 'body';
+          break;
+        }
+        case 'body': {
+          const body = this.body!;
+          if (body.complete) {
+            this.finish(this.lastNs);
+            break;
+          }
+          const front = this.queue.front();
+          if (!front) return;
+          const n = body.feed(front.bytes);
+          if (n < 0) {
+            this.loseMessage();
+            this.state = 'resync';
+            this.events.onDesync(front.tsNs);
+            break;
+          }
+          if (n === 0) {
+            // Chunk framing split across chunks: join them, or wait for more.
+            if (this.queue.length === front.bytes.length) return;
+            const joined = this.queue.peek(Math.min(this.queue.length, front.bytes.length + 2048));
+            const m = body.feed(joined);
+            if (m <= 0) {
+              if (m < 0) {
+                this.loseMessage();
+                this.state = 'resync';
+              }
+              return;
+            }
+            this.lastNs = this.queue.tsAt(m - 1);
+            this.queue.consume(m);
+            break;
+          }
+          this.lastNs = front.tsNs;
+          this.queue.consume(n);
+          break;
+        }
+      }
+    }
+  }
+}

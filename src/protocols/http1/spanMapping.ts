@@ -1,0 +1,69 @@
+/**
+ * An HTTP/1.x exchange in OpenTelemetry's HTTP semantic conventions.
+ * Only the attributes named here leave the parser: header values in
+ * general never do (they carry credentials), and the query string is left
+ * out until the privacy rules of the configuration can vouch for it.
+ */
+import type { Exchange } from '../contract.ts';
+import { routeOf } from '../../spans/route.ts';
+import type { ResponseHead } from './messageHead.ts';
+import type { PendingRequest } from './http1Parser.ts';
+
+const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+/** Host header "name[:port]" or "[v6]:port". */
+export function splitHost(host: string): { address: string; port?: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(host) ?? /^([^:]+)(?::(\d+))?$/.exec(host);
+  if (!m) return { address: host };
+  return m[2] ? { address: m[1]!, port: Number(m[2]) } : { address: m[1]! };
+}
+
+export function pathOf(target: string): string {
+  if (target === '*') return '*';
+  // Absolute form (proxies): http://host/path?q
+  const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*(\/[^?#]*)?/.exec(target);
+  if (abs) return abs[1] ?? '/';
+  const q = target.search(/[?#]/);
+  return q < 0 ? target : target.slice(0, q);
+}
+
+export function exchangeOf(req: PendingRequest, res: ResponseHead, _resStartNs: bigint, endNs: bigint, responseBodySize: number): Exchange {
+  const method = STANDARD_METHODS.has(req.head.method) ? req.head.method : '_OTHER';
+  const path = pathOf(req.head.target);
+  const route = routeOf(path);
+  const attributes: Record<string, string | number | boolean> = {
+    'http.request.method': method,
+    'url.path': path,
+    'url.scheme': 'http',
+    'http.route': route,
+    'http.response.status_code': res.status,
+    'network.protocol.name': 'http',
+    'network.protocol.version': req.head.version,
+    'http.request.body.size': req.bodySize,
+    'http.response.body.size': responseBodySize,
+  };
+  if (method === '_OTHER') attributes['http.request.method_original'] = req.head.method;
+  const host = req.head.headers.get('host');
+  if (host) {
+    const { address, port } = splitHost(host);
+    attributes['server.address'] = address;
+    if (port !== undefined) attributes['server.port'] = port;
+  }
+  const ua = req.head.headers.get('user-agent');
+  if (ua) attributes['user_agent.original'] = ua;
+  const traceparent = req.head.headers.get('traceparent');
+  return {
+    protocol: 'http1',
+    name: `${method === '_OTHER' ? 'HTTP' : method} ${route}`,
+    startNs: req.startNs,
+    endNs: endNs > req.endNs ? endNs : req.endNs,
+    attributes,
+    error: {
+      server: res.status >= 500,
+      client: res.status >= 400,
+      ...(res.status >= 400 ? { message: `HTTP ${res.status}` } : {}),
+    },
+    ...(traceparent ? { traceparent } : {}),
+    pairKey: String(req.index),
+  };
+}
