@@ -5,6 +5,8 @@
  */
 import { captureCommand } from './capture.ts';
 import { doctorCommand } from './doctor.ts';
+import { runCommand } from './run.ts';
+import { replayCommand } from './replay.ts';
 import { UsageError } from './usageError.ts';
 
 const USAGE = `usage: hydrophone <command> [options]
@@ -12,16 +14,14 @@ const USAGE = `usage: hydrophone <command> [options]
 commands:
   capture   live TCP connections and the bytes every process moves (root)
   doctor    what this kernel allows and which attachment the sensor would use
-  run       spans from live traffic          (not built yet: L7 parsing, issue 3)
-  replay    spans from a pcap or recording   (not built yet: issues 3 and 4)
+  run       spans from live traffic, as JSON Lines (root)
+  replay    spans from a recording (pcap and pcapng: not built yet, issue 4)
   bench     throughput figures               (not built yet: issue 4)
   portal    the manifest portal              (not built yet: issue 9)
 
 'hydrophone <command> --help' describes a command's options.`;
 
 const NOT_YET: Record<string, string> = {
-  run: 'spans need the L7 parsers, which are not built yet; use `hydrophone capture` to see the raw traffic',
-  replay: 'replaying into spans needs the L7 parsers, which are not built yet; `hydrophone capture --in FILE` prints a recording\'s events',
   bench: 'the bench harness is not built yet',
   portal: 'the portal is not built yet',
 };
@@ -33,6 +33,10 @@ async function main(argv: string[]): Promise<number> {
       return captureCommand(rest);
     case 'doctor':
       return doctorCommand(rest);
+    case 'run':
+      return runCommand(rest);
+    case 'replay':
+      return replayCommand(rest);
     case undefined:
     case 'help':
     case '--help':

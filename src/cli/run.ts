@@ -1,0 +1,44 @@
+/**
+ * `hydrophone run`: the daemon. Live capture -> pipeline -> sink. The
+ * embedded default sink is JSON Lines on stdout.
+ */
+import { parseArgs } from 'node:util';
+import { BpfSource } from '../source/bpf/bpfSource.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { JsonLinesSink } from '../sinks/stdoutSink.ts';
+import { choice } from './options.ts';
+import { LIVE_HELP, LIVE_OPTIONS, liveSourceOptions, untilStopped } from './liveOptions.ts';
+import { reportPipeline } from './summary.ts';
+
+const HELP = `usage: hydrophone run [options]
+
+Turns the traffic of every process on this host into OpenTelemetry spans
+(HTTP/1.x for now), one JSON object per line. Needs root, like capture.
+
+  --sink stdout        where spans go (default stdout; OTLP and Kafka come later)
+${LIVE_HELP}`;
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...LIVE_OPTIONS, sink: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  choice('sink', values.sink, ['stdout'] as const);
+  const { source: sourceOptions, durationS } = liveSourceOptions(values);
+  const sink = new JsonLinesSink();
+  const pipeline = new Pipeline(sink);
+  const source = new BpfSource(sourceOptions);
+  process.stderr.write(`hydrophone: running with ${source.attachReason}; spans to stdout\n`);
+  source.start((events) => pipeline.accept(events));
+  await untilStopped(durationS);
+  const counters = source.kernelCounters();
+  source.close();
+  await pipeline.close();
+  reportPipeline(pipeline, sink.dropped, `ring buffer lost ${counters.ringbufLost} records`);
+  return 0;
+}

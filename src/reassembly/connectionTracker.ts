@@ -1,0 +1,284 @@
+/**
+ * Every connection the sources report: its two byte streams in order
+ * (DirectionStream), which protocol it speaks (inference over the first
+ * bytes), and that protocol's parser, fed per side. Bounded: at most
+ * maxConnections (least recently active evicted), idle ones closed after
+ * idleTimeoutNs of event time, inference given at most inferenceBytes per
+ * direction. Each eviction, drop and undecided connection is counted.
+ */
+import type { ConnOpenEvent, DataEvent, Direction, Role, SensorEvent } from '../source/events.ts';
+import type { ConnectionParser, Exchange, ParserStats, Protocol, Side } from '../protocols/contract.ts';
+import { newParserStats } from '../protocols/contract.ts';
+import { DirectionStream, type Delivery } from './directionStream.ts';
+
+export interface TrackerLimits {
+  maxConnections: number;
+  idleTimeoutNs: bigint;
+  /** Bytes per direction inference may wait for before giving up. */
+  inferenceBytes: number;
+}
+
+export const DEFAULT_TRACKER_LIMITS: TrackerLimits = {
+  maxConnections: 16384,
+  idleTimeoutNs: 300_000_000_000n,
+  inferenceBytes: 4096,
+};
+
+/** What the span builder needs to know about the connection of an exchange. */
+export interface ConnContext {
+  readonly open: ConnOpenEvent;
+  /** client or server for this process, from connect/accept or from the bytes. */
+  readonly role: Exclude<Role, 'unknown'>;
+  readonly protocol: string;
+}
+
+export type ExchangeSink = (conn: ConnContext, exchange: Exchange) => void;
+
+export interface TrackerStats {
+  connections: number;
+  evictedLru: number;
+  evictedIdle: number;
+  /** Connections whose protocol none of the parsers claimed. */
+  unknownProtocol: number;
+  gaps: number;
+  gapBytes: number;
+}
+
+interface Tracked {
+  open: ConnOpenEvent;
+  lastNs: bigint;
+  streams: Record<Direction, DirectionStream>;
+  /** Deliveries kept while the protocol is undecided, in arrival order. */
+  early: Array<{ dir: Direction; d: Delivery }>;
+  earlyBytes: Record<Direction, number>;
+  state: 'inferring' | 'parsing' | 'ignored';
+  protocol?: Protocol;
+  parser?: ConnectionParser;
+  requestsOn: Direction;
+  role: Exclude<Role, 'unknown'>;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+export class ConnectionTracker {
+  private readonly conns = new Map<string, Tracked>();
+  private readonly byPid = new Map<number, Set<string>>();
+  private nowNs = 0n;
+  private readonly holding = new Set<Tracked>();
+  readonly counters = { evictedLru: 0, evictedIdle: 0, unknownProtocol: 0 };
+  private readonly protocols: readonly Protocol[];
+  private readonly onExchange: ExchangeSink;
+  private readonly limits: TrackerLimits;
+  /** Counters of connections already gone, which still count. */
+  private readonly retiredStats = { gaps: 0, gapBytes: 0 };
+  private readonly retiredParsers = new Map<string, ParserStats>();
+
+  constructor(protocols: readonly Protocol[], onExchange: ExchangeSink, limits: TrackerLimits = DEFAULT_TRACKER_LIMITS) {
+    this.protocols = protocols;
+    this.onExchange = onExchange;
+    this.limits = limits;
+  }
+
+  handle(ev: SensorEvent): void {
+    if (ev.tsNs > this.nowNs) this.nowNs = ev.tsNs;
+    switch (ev.type) {
+      case 'open':
+        this.end(ev.conn, ev.tsNs); // a reused id would be a source bug: never merge
+        this.track(ev, 0);
+        return;
+      case 'data':
+        this.onData(ev);
+        return;
+      case 'close':
+        this.end(ev.conn, ev.tsNs);
+        return;
+      case 'exit':
+        // The kernel closes a dead process's sockets without close(2).
+        for (const conn of [...(this.byPid.get(ev.pid) ?? [])]) this.end(conn, ev.tsNs);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** End of a source batch: open holes become gaps; idle connections end. */
+  flush(): void {
+    for (const t of this.holding) {
+      for (const dir of ['egress', 'ingress'] as const) {
+        const out: Delivery[] = [];
+        t.streams[dir].flush(out);
+        this.route(t, dir, out);
+      }
+    }
+    this.holding.clear();
+    const cutoff = this.nowNs - this.limits.idleTimeoutNs;
+    for (const [key, t] of this.conns) {
+      if (t.lastNs >= cutoff) break; // insertion order is activity order
+      this.counters.evictedIdle++;
+      this.end(key, this.nowNs);
+    }
+  }
+
+  /** Ends every connection (shutdown, end of a replay). */
+  closeAll(): void {
+    this.flush();
+    for (const key of [...this.conns.keys()]) this.end(key, this.nowNs);
+  }
+
+  stats(): TrackerStats {
+    let gaps = this.retiredStats.gaps;
+    let gapBytes = this.retiredStats.gapBytes;
+    for (const t of this.conns.values()) {
+      gaps += t.streams.egress.gaps + t.streams.ingress.gaps;
+      gapBytes += t.streams.egress.gapBytes + t.streams.ingress.gapBytes;
+    }
+    return { connections: this.conns.size, ...this.counters, gaps, gapBytes };
+  }
+
+  /** Parser counters summed per protocol, live and ended connections together. */
+  parserStats(): Record<string, ParserStats> {
+    const out: Record<string, ParserStats> = {};
+    const add = (name: string, s: ParserStats) => {
+      const acc = (out[name] ??= newParserStats());
+      for (const k of Object.keys(acc) as Array<keyof ParserStats>) acc[k] += s[k];
+    };
+    for (const [name, s] of this.retiredParsers) add(name, s);
+    for (const t of this.conns.values()) if (t.parser && t.protocol) add(t.protocol.name, t.parser.stats);
+    return out;
+  }
+
+  private track(open: ConnOpenEvent, start: number): Tracked {
+    if (this.conns.size >= this.limits.maxConnections) {
+      const oldest = this.conns.keys().next().value;
+      if (oldest !== undefined) {
+        this.counters.evictedLru++;
+        this.end(oldest, open.tsNs);
+      }
+    }
+    const t: Tracked = {
+      open,
+      lastNs: open.tsNs,
+      streams: { egress: new DirectionStream(start), ingress: new DirectionStream(start) },
+      early: [],
+      earlyBytes: { egress: 0, ingress: 0 },
+      state: 'inferring',
+      requestsOn: open.role === 'server' ? 'ingress' : 'egress',
+      role: open.role === 'server' ? 'server' : 'client',
+    };
+    this.conns.set(open.conn, t);
+    let set = this.byPid.get(open.pid);
+    if (!set) this.byPid.set(open.pid, (set = new Set()));
+    set.add(open.conn);
+    return t;
+  }
+
+  private onData(ev: DataEvent): void {
+    let t = this.conns.get(ev.conn);
+    if (t) {
+      // Refresh activity order (Map keeps insertion order).
+      this.conns.delete(ev.conn);
+      this.conns.set(ev.conn, t);
+    } else {
+      // Its open event was lost: track from here, ends unknown.
+      const synthetic: ConnOpenEvent = {
+        type: 'open', tsNs: ev.tsNs, pid: ev.pid, tid: ev.tid, conn: ev.conn, fd: -1, comm: '', role: 'unknown',
+        origin: 'existing', family: 'ipv4', local: { address: '', port: 0 }, remote: { address: '', port: 0 }, cgroupId: 0n,
+      };
+      t = this.track(synthetic, -1);
+    }
+    t.lastNs = ev.tsNs;
+    const out: Delivery[] = [];
+    const stream = t.streams[ev.direction];
+    stream.push(ev, out);
+    if (stream.holding) this.holding.add(t);
+    this.route(t, ev.direction, out);
+  }
+
+  private route(t: Tracked, dir: Direction, out: Delivery[]): void {
+    if (out.length === 0 || t.state === 'ignored') return;
+    if (t.state === 'parsing') {
+      for (const d of out) this.feed(t, dir, d);
+      return;
+    }
+    for (const d of out) {
+      t.early.push({ dir, d });
+      if (d.kind === 'bytes') t.earlyBytes[dir] += d.bytes.length;
+    }
+    this.infer(t);
+  }
+
+  private infer(t: Tracked): void {
+    const first = (dir: Direction) => {
+      // Inference looks at the stream's beginning only: up to the first gap.
+      const parts: Uint8Array[] = [];
+      for (const e of t.early) {
+        if (e.dir !== dir) continue;
+        if (e.d.kind === 'gap') break;
+        parts.push(e.d.bytes);
+      }
+      return concat(parts);
+    };
+    const bytes = { egress: first('egress'), ingress: first('ingress'), role: t.open.role };
+    let maybe: Protocol | undefined;
+    let chosen: { protocol: Protocol; requestsOn?: Direction } | undefined;
+    for (const p of this.protocols) {
+      const v = p.infer(bytes);
+      if (v.verdict === 'yes') {
+        chosen = { protocol: p, requestsOn: v.requestsOn };
+        break;
+      }
+      if (v.verdict === 'maybe') maybe ??= p;
+    }
+    if (!chosen) {
+      if (!maybe) {
+        t.state = 'ignored';
+        this.counters.unknownProtocol++;
+        t.early = [];
+        return;
+      }
+      const exhausted = t.earlyBytes.egress >= this.limits.inferenceBytes || t.earlyBytes.ingress >= this.limits.inferenceBytes;
+      if (!exhausted) return; // wait for more bytes
+      chosen = { protocol: maybe };
+    }
+    if (chosen.requestsOn) t.requestsOn = chosen.requestsOn;
+    if (t.open.role === 'unknown') t.role = t.requestsOn === 'ingress' ? 'server' : 'client';
+    const ctx: ConnContext = { open: t.open, role: t.role, protocol: chosen.protocol.name };
+    t.protocol = chosen.protocol;
+    t.parser = chosen.protocol.createParser((exchange) => this.onExchange(ctx, exchange));
+    t.state = 'parsing';
+    const early = t.early;
+    t.early = [];
+    for (const e of early) this.feed(t, e.dir, e.d);
+  }
+
+  private feed(t: Tracked, dir: Direction, d: Delivery): void {
+    const side: Side = dir === t.requestsOn ? 'request' : 'response';
+    if (d.kind === 'bytes') t.parser!.onData(side, d.bytes, d.tsNs);
+    else t.parser!.onGap(side, d.length, d.tsNs);
+  }
+
+  private end(key: string, tsNs: bigint): void {
+    const t = this.conns.get(key);
+    if (!t) return;
+    for (const dir of ['egress', 'ingress'] as const) {
+      const out: Delivery[] = [];
+      t.streams[dir].flush(out);
+      this.route(t, dir, out);
+    }
+    if (t.parser && t.protocol) {
+      t.parser.onClose(tsNs);
+      const acc = this.retiredParsers.get(t.protocol.name) ?? newParserStats();
+      for (const k of Object.keys(acc) as Array<keyof ParserStats>) acc[k] += t.parser.stats[k];
+      this.retiredParsers.set(t.protocol.name, acc);
+    }
+    this.retiredStats.gaps += t.streams.egress.gaps + t.streams.ingress.gaps;
+    this.retiredStats.gapBytes += t.streams.egress.gapBytes + t.streams.ingress.gapBytes;
+    this.conns.delete(key);
+    this.holding.delete(t);
+    const set = this.byPid.get(t.open.pid);
+    set?.delete(key);
+    if (set && set.size === 0) this.byPid.delete(t.open.pid);
+  }
+}

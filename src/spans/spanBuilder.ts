@@ -1,0 +1,99 @@
+/**
+ * Exchanges to spans. Kind from the traced process's role; network
+ * attributes from the connection; the W3C traceparent on the request is
+ * honoured; and when both ends of a connection are traced on this host,
+ * the server span becomes the child of the client span, so the two
+ * appear as one trace.
+ */
+import { hostname } from 'node:os';
+import type { ConnContext } from '../reassembly/connectionTracker.ts';
+import type { Exchange } from '../protocols/contract.ts';
+import type { ConnOpenEvent, Endpoint } from '../source/events.ts';
+import { IdGenerator, parseTraceparent } from './ids.ts';
+import { SpanKind, StatusCode, type AttributeValue, type Span } from './span.ts';
+
+const endpointKey = (e: Endpoint) => `${e.address}|${e.port}`;
+
+/** Client connections of this host by their (local, remote) ends, so a server can find its peer. */
+class PeerIndex {
+  private readonly clients = new Map<string, string>();
+
+  add(open: ConnOpenEvent): void {
+    if (open.role !== 'client' || !open.local.port) return;
+    if (this.clients.size >= 65536) this.clients.delete(this.clients.keys().next().value!);
+    this.clients.set(`${endpointKey(open.local)}>${endpointKey(open.remote)}`, open.conn);
+  }
+
+  /** The traced client connection whose far end is this server connection. */
+  clientOf(server: ConnOpenEvent): string | undefined {
+    return this.clients.get(`${endpointKey(server.remote)}>${endpointKey(server.local)}`);
+  }
+}
+
+export class SpanBuilder {
+  private readonly ids: IdGenerator;
+  private readonly peers = new PeerIndex();
+  private readonly host = hostname();
+
+  constructor(ids = new IdGenerator()) {
+    this.ids = ids;
+  }
+
+  /**
+   * Connections must be announced as they open, so servers can find their
+   * clients. They are not forgotten at close: a server's last exchange may
+   * complete after its client closed; a reused port overwrites the entry,
+   * and the index is bounded.
+   */
+  connectionOpened(open: ConnOpenEvent): void {
+    this.peers.add(open);
+  }
+
+  build(conn: ConnContext, ex: Exchange): Span {
+    const { open } = conn;
+    const server = conn.role === 'server';
+    const tp = parseTraceparent(ex.traceparent);
+    // The client span's identity is known to both ends: its connection and pair key.
+    const peerClient = server ? this.peers.clientOf(open) : open.conn;
+    const clientKey = peerClient ? `${peerClient}/${ex.pairKey}` : undefined;
+    const ownKey = `${open.conn}/${ex.pairKey}`;
+    const spanId = server ? this.ids.spanId(`s:${ownKey}`) : this.ids.spanId(`c:${ownKey}`);
+    const traceId = tp?.traceId ?? this.ids.traceId(clientKey ?? ownKey);
+    let parentSpanId = tp?.parentId ?? '';
+    if (server && clientKey) parentSpanId = this.ids.spanId(`c:${clientKey}`);
+
+    const attributes: Record<string, AttributeValue> = { ...ex.attributes };
+    if (open.family !== 'unix' && open.remote.address) {
+      attributes['network.transport'] = 'tcp';
+      attributes['network.type'] = open.family;
+      attributes['network.peer.address'] = open.remote.address;
+      attributes['network.peer.port'] = open.remote.port;
+      if (server) {
+        attributes['client.address'] = open.remote.address;
+        attributes['client.port'] = open.remote.port;
+        attributes['server.port'] ??= open.local.port;
+      } else {
+        attributes['server.address'] ??= open.remote.address;
+        attributes['server.port'] ??= open.remote.port;
+      }
+    }
+    const error = server ? ex.error.server : ex.error.client;
+    return {
+      traceId,
+      spanId,
+      parentSpanId,
+      name: ex.name,
+      kind: server ? SpanKind.SERVER : SpanKind.CLIENT,
+      startTimeUnixNano: ex.startNs,
+      endTimeUnixNano: ex.endNs,
+      attributes,
+      status: error ? { code: StatusCode.ERROR, ...(ex.error.message ? { message: ex.error.message } : {}) } : { code: StatusCode.UNSET },
+      resource: {
+        'service.name': open.comm || 'unknown_service',
+        'process.pid': open.pid,
+        'process.executable.name': open.comm,
+        'host.name': this.host,
+      },
+    };
+  }
+}
