@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 build_pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ python3 ca-certificates"
-test_pkgs="nginx-light curl"
+test_pkgs="nginx-light curl wrk"
 
 pkgs="$build_pkgs"
 for arg in "$@"; do

@@ -14,6 +14,16 @@ static __always_inline void hp_header(struct hp_event_header *h, __u8 kind, __u6
 	h->ts_ns = bpf_ktime_get_ns();
 }
 
+/* The process's name: its main thread's comm. A thread's own comm can be
+ * anything the program named it ("MainThread", "grpc_global_tim"). */
+static __always_inline void hp_process_comm(char comm[HP_COMM_LEN])
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (BPF_CORE_READ_STR_INTO((char (*)[HP_COMM_LEN])comm, task, group_leader, comm) < 0)
+		bpf_get_current_comm(comm, HP_COMM_LEN);
+}
+
 /* Ring buffer output with adaptive wake-up (see hp_config.wakeup_bytes). */
 static __always_inline long hp_output(const struct hp_config *cfg, void *rec, __u64 size)
 {
@@ -68,7 +78,7 @@ hp_conn_begin(const struct hp_config *cfg, __u64 pid_tgid, __s32 fd, __u8 role, 
 		hp_header(&ev.hdr, HP_EVENT_CONN_OPEN, pid_tgid);
 		ev.conn = st.id;
 		ev.cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+		hp_process_comm(ev.comm);
 		ev.role = role;
 		ev.origin = origin;
 		hp_output(cfg, &ev, sizeof(ev));

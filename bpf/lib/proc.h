@@ -17,7 +17,7 @@ static __always_inline int hp_proc_event(__u8 kind)
 	ev.tgid = pid_tgid >> 32;
 	ev.ppid = BPF_CORE_READ(task, real_parent, tgid);
 	ev.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+	hp_process_comm(ev.comm);
 	hp_output(cfg, &ev, sizeof(ev));
 	return 0;
 }

@@ -57,6 +57,8 @@ export class Pipeline {
     for (const ev of events) {
       if (ev.type === 'open') this.spanBuilder.connectionOpened(ev);
       this.tracker.handle(ev);
+      // After the tracker: its connections' last exchanges still need the name.
+      if (ev.type === 'exit') this.spanBuilder.processExited(ev.pid);
     }
     this.events += events.length;
     this.tracker.flush();

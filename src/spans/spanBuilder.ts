@@ -10,6 +10,7 @@ import type { ConnContext } from '../reassembly/connectionTracker.ts';
 import type { Exchange } from '../protocols/contract.ts';
 import type { ConnOpenEvent, Endpoint } from '../source/events.ts';
 import { IdGenerator, parseTraceparent } from './ids.ts';
+import { ProcessNames } from '../enrichment/processNames.ts';
 import { SpanKind, StatusCode, type AttributeValue, type Span } from './span.ts';
 
 const endpointKey = (e: Endpoint) => `${e.address}|${e.port}`;
@@ -34,9 +35,16 @@ export class SpanBuilder {
   private readonly ids: IdGenerator;
   private readonly peers = new PeerIndex();
   private readonly host = hostname();
+  private readonly processes: ProcessNames;
 
-  constructor(ids = new IdGenerator()) {
+  constructor(ids = new IdGenerator(), processes = new ProcessNames()) {
     this.ids = ids;
+    this.processes = processes;
+  }
+
+  /** A process exited: its name may be reused by another pid. */
+  processExited(pid: number): void {
+    this.processes.forget(pid);
   }
 
   /**
@@ -47,6 +55,19 @@ export class SpanBuilder {
    */
   connectionOpened(open: ConnOpenEvent): void {
     this.peers.add(open);
+    this.processes.observe(open.pid, open.comm);
+  }
+
+  private resourceOf(open: ConnOpenEvent): Record<string, AttributeValue> {
+    const proc = this.processes.get(open.pid) ?? { name: open.comm };
+    const resource: Record<string, AttributeValue> = {
+      'service.name': proc.name || 'unknown_service',
+      'process.pid': open.pid,
+      'process.executable.name': proc.name,
+      'host.name': this.host,
+    };
+    if (proc.path) resource['process.executable.path'] = proc.path;
+    return resource;
   }
 
   build(conn: ConnContext, ex: Exchange): Span {
@@ -88,12 +109,7 @@ export class SpanBuilder {
       endTimeUnixNano: ex.endNs,
       attributes,
       status: error ? { code: StatusCode.ERROR, ...(ex.error.message ? { message: ex.error.message } : {}) } : { code: StatusCode.UNSET },
-      resource: {
-        'service.name': open.comm || 'unknown_service',
-        'process.pid': open.pid,
-        'process.executable.name': open.comm,
-        'host.name': this.host,
-      },
+      resource: this.resourceOf(open),
     };
   }
 }

@@ -1,0 +1,579 @@
+/**
+ * One HTTP/2 connection as seen from the side: the client's bytes (preface
+ * and frames) on the request side, the server's frames on the response
+ * side. Frames are found and parsed per side, header blocks decoded with
+ * that direction's HPACK state, and streams followed until the response
+ * ends (END_STREAM), either side resets them, or a GOAWAY leaves them
+ * unprocessed; each then becomes one exchange (HTTP or gRPC).
+ *
+ * Bounded: a side holds at most one frame of up to FRAME_BUFFER_LIMIT
+ * octets (DATA payloads and larger frames are streamed, never held), a
+ * header block up to HEADER_BLOCK_LIMIT, and MAX_OPEN_STREAMS streams.
+ */
+import { ByteQueue } from '../byteQueue.ts';
+import type { ConnectionParser, Exchange, ParserStats, Side } from '../contract.ts';
+import { newParserStats } from '../contract.ts';
+import { exchangeOf } from './exchangeMapping.ts';
+import {
+  CLIENT_PREFACE,
+  DEFAULT_MAX_FRAME_SIZE,
+  decodePayload,
+  errorCodeName,
+  Flag,
+  FRAME_HEADER_LENGTH,
+  FrameType,
+  isPlausibleHeader,
+  MAX_ALLOWED_FRAME_SIZE,
+  readFrameHeader,
+  Setting,
+} from './frames.ts';
+import type { Frame, FrameHeader } from './frames.ts';
+import { mergeResponseFacts, requestFacts, statusOf } from './headerFacts.ts';
+import { HpackDecoder } from './hpack.ts';
+import type { DecodedBlock } from './hpack.ts';
+import { newStream } from './stream.ts';
+import type { Http2Stream } from './stream.ts';
+
+/** Largest non-DATA frame held whole; larger ones are skipped as they pass. */
+export const FRAME_BUFFER_LIMIT = 65_536;
+/** Largest header block (HEADERS + CONTINUATIONs) decoded. */
+export const HEADER_BLOCK_LIMIT = 65_536;
+/** Open streams followed per connection; the oldest is given up beyond it. */
+export const MAX_OPEN_STREAMS = 1_000;
+/** Stream ids remembered after they end, so late frames are not taken for orphans. */
+const RECENTLY_CLOSED = 256;
+
+/** A DATA payload or a frame being skipped, passing through without being held. */
+interface Passing {
+  readonly streamId: number;
+  /** DATA octets still to come (counted as body), then padding / skipped octets. */
+  payloadLeft: number;
+  skipLeft: number;
+  readonly endStream: boolean;
+  /** DATA of a stream, or octets of an unknown or oversized frame. */
+  readonly data: boolean;
+  /** An oversized frame that ends the header block (END_HEADERS). */
+  readonly endsBlock: boolean;
+}
+
+interface PendingBlock {
+  readonly streamId: number;
+  readonly kind: 'headers' | 'push';
+  readonly endStream: boolean;
+  readonly promisedStreamId: number;
+  readonly startNs: bigint;
+  fragments: Uint8Array[];
+  size: number;
+  overflow: boolean;
+}
+
+interface SideState {
+  readonly side: Side;
+  readonly queue: ByteQueue;
+  /** 'start': the client preface may come (request side only); 'hunting': looking for a frame boundary. */
+  phase: 'start' | 'synced' | 'hunting';
+  passing?: Passing;
+  block?: PendingBlock;
+  decoder: HpackDecoder;
+  /** Largest frame this side may send (what the other side allowed), for plausibility. */
+  maxFrameSize: number;
+  /** Octets skipped or lost so far (a side that skipped nothing started at a frame boundary). */
+  lostOctets: number;
+  blocksDecoded: number;
+}
+
+const BLOCK_TOO_LARGE: DecodedBlock = { fields: [], unknown: 1, malformed: 'header block too large' };
+const BLOCK_LOST: DecodedBlock = { fields: [], unknown: 1, malformed: 'header block interrupted' };
+
+export class Http2ConnectionParser implements ConnectionParser {
+  readonly stats: ParserStats = newParserStats();
+  private readonly emit: (exchange: Exchange) => void;
+  private readonly request: SideState;
+  private readonly response: SideState;
+  private readonly streams = new Map<number, Http2Stream>();
+  private readonly closed: number[] = [];
+  private readonly closedSet = new Set<number>();
+  private highestClientStream = 0;
+  private highestServerStream = 0;
+  private closedConnection = false;
+
+  constructor(emit: (exchange: Exchange) => void) {
+    this.emit = emit;
+    this.request = newSide('request', 'start');
+    this.response = newSide('response', 'hunting');
+  }
+
+  onData(side: Side, bytes: Uint8Array, tsNs: bigint): void {
+    if (this.closedConnection || bytes.length === 0) return;
+    const s = this.sideOf(side);
+    s.queue.push(bytes, tsNs);
+    this.drain(s);
+  }
+
+  onGap(side: Side, length: number, tsNs: bigint): void {
+    if (this.closedConnection || length <= 0) return;
+    const s = this.sideOf(side);
+    const p = s.passing;
+    // A gap wholly inside a DATA payload or a skipped frame loses nothing but octets we can count.
+    if (p && s.queue.length === 0 && length <= p.payloadLeft + p.skipLeft) {
+      const inPayload = Math.min(length, p.payloadLeft);
+      if (p.data && inPayload > 0) {
+        const st = this.streams.get(p.streamId);
+        if (st) {
+          if (side === 'request') {
+            st.requestBodySize += inPayload;
+            st.requestMessages.skip(inPayload);
+          } else {
+            st.responseBodySize += inPayload;
+            st.responseMessages.skip(inPayload);
+          }
+        }
+      }
+      p.payloadLeft -= inPayload;
+      p.skipLeft -= length - inPayload;
+      this.finishPassing(s, tsNs);
+      return;
+    }
+    // Otherwise frames of unknown streams may be gone, header blocks with them.
+    s.lostOctets += length;
+    this.stats.invalidBytes += s.queue.length;
+    s.queue.clear();
+    delete s.passing;
+    delete s.block;
+    s.decoder.forget();
+    s.phase = 'hunting';
+    for (const st of this.streams.values()) st.tainted = true;
+  }
+
+  onClose(_tsNs: bigint): void {
+    if (this.closedConnection) return;
+    this.closedConnection = true;
+    for (const st of this.streams.values()) {
+      if (st.tainted) this.stats.droppedByGap++;
+      else this.stats.unansweredRequests++;
+    }
+    this.streams.clear();
+    for (const s of [this.request, this.response]) {
+      s.queue.clear();
+      delete s.block;
+      delete s.passing;
+    }
+  }
+
+  bufferedBytes(): number {
+    let n = 0;
+    for (const s of [this.request, this.response]) n += s.queue.length + (s.block?.size ?? 0);
+    return n;
+  }
+
+  private sideOf(side: Side): SideState {
+    return side === 'request' ? this.request : this.response;
+  }
+
+  private other(s: SideState): SideState {
+    return s === this.request ? this.response : this.request;
+  }
+
+  /** Parses as many frames as the side's queue holds. */
+  private drain(s: SideState): void {
+    for (;;) {
+      if (s.passing) {
+        if (!this.pass(s)) return;
+        continue;
+      }
+      if (s.phase === 'start') {
+        if (!this.preface(s)) return;
+        continue;
+      }
+      if (s.phase === 'hunting') {
+        const found = this.hunt(s);
+        if (found === 'wait') return;
+        if (found === 'again') continue;
+      }
+      if (s.queue.length < FRAME_HEADER_LENGTH) return;
+      const h = readFrameHeader(s.queue.peek(FRAME_HEADER_LENGTH));
+      if (h.reserved || h.length > s.maxFrameSize) {
+        // Out of step: find a boundary again.
+        s.phase = 'hunting';
+        continue;
+      }
+      if (h.type === FrameType.DATA || h.type > FrameType.CONTINUATION || h.length > FRAME_BUFFER_LIMIT) {
+        if (!this.startPassing(s, h)) return;
+        continue;
+      }
+      const total = FRAME_HEADER_LENGTH + h.length;
+      if (s.queue.length < total) return;
+      const bytes = s.queue.peek(total);
+      const startNs = s.queue.tsAt(0);
+      const endNs = s.queue.tsAt(total - 1);
+      s.queue.consume(total);
+      const r = decodePayload(h, bytes.subarray(FRAME_HEADER_LENGTH));
+      if (r.ok === true) this.onFrame(s, r.frame, startNs, endNs);
+      else if (r.ok === false) this.stats.invalidBytes += total;
+    }
+  }
+
+  /** The request side may open with the client preface; returns false to wait for more bytes. */
+  private preface(s: SideState): boolean {
+    const n = Math.min(s.queue.length, CLIENT_PREFACE.length);
+    const head = s.queue.peek(n);
+    for (let i = 0; i < n; i++) {
+      if (head[i] !== CLIENT_PREFACE[i]) {
+        s.phase = 'hunting';
+        return true;
+      }
+    }
+    if (n < CLIENT_PREFACE.length) return false;
+    s.queue.consume(n);
+    s.phase = 'synced';
+    // The connection is seen from its start: both directions' HPACK state is complete.
+    s.decoder.markComplete();
+    const r = this.response;
+    if (r.lostOctets === 0 && r.blocksDecoded === 0) r.decoder.markComplete();
+    return true;
+  }
+
+  /**
+   * Skips to the first plausible frame header whose frame is followed by
+   * another plausible header or ends exactly where the bytes so far end
+   * (writes end on frame boundaries).
+   */
+  private hunt(s: SideState): 'found' | 'wait' | 'again' {
+    const limit = FRAME_BUFFER_LIMIT + 2 * FRAME_HEADER_LENGTH;
+    const window = s.queue.peek(Math.min(s.queue.length, limit));
+    let i = 0;
+    for (; i + FRAME_HEADER_LENGTH <= window.length; i++) {
+      const h = readFrameHeader(window, i);
+      if (!isPlausibleHeader(h, s.maxFrameSize)) continue;
+      const next = i + FRAME_HEADER_LENGTH + h.length;
+      if (next === s.queue.length) break;
+      if (next + FRAME_HEADER_LENGTH <= window.length) {
+        if (isPlausibleHeader(readFrameHeader(window, next), s.maxFrameSize)) break;
+        continue;
+      }
+      // The next header is not here yet: wait for it, unless that could exceed the bound.
+      if (next - i + FRAME_HEADER_LENGTH > limit) break;
+      this.skip(s, i);
+      return 'wait';
+    }
+    if (i + FRAME_HEADER_LENGTH > window.length) {
+      // No boundary in the window: keep only what could still start a header.
+      this.skip(s, Math.max(0, window.length - (FRAME_HEADER_LENGTH - 1)));
+      return s.queue.length >= FRAME_HEADER_LENGTH && window.length === limit ? 'again' : 'wait';
+    }
+    this.skip(s, i);
+    s.phase = 'synced';
+    return 'found';
+  }
+
+  private skip(s: SideState, n: number): void {
+    if (n <= 0) return;
+    s.queue.consume(n);
+    s.lostOctets += n;
+    this.stats.invalidBytes += n;
+  }
+
+  /** Starts streaming a DATA payload, or skipping an unknown or oversized frame. Returns false to wait. */
+  private startPassing(s: SideState, h: FrameHeader): boolean {
+    const padded = h.type === FrameType.DATA && (h.flags & Flag.PADDED) !== 0;
+    if (padded && s.queue.length < FRAME_HEADER_LENGTH + 1) return false;
+    const startNs = s.queue.tsAt(0);
+    if (s.block && !(h.type === FrameType.CONTINUATION && h.streamId === s.block.streamId)) this.abandonBlock(s);
+    const skipAll = (streamId: number, endsBlock: boolean): void => {
+      s.queue.consume(FRAME_HEADER_LENGTH);
+      s.passing = { streamId, payloadLeft: 0, skipLeft: h.length, endStream: false, data: false, endsBlock };
+      this.finishPassing(s, startNs);
+    };
+    if (h.type === FrameType.DATA) {
+      const pad = padded ? s.queue.peek(FRAME_HEADER_LENGTH + 1)[FRAME_HEADER_LENGTH]! : 0;
+      if (h.streamId === 0 || (padded && (h.length < 1 || pad > h.length - 1))) {
+        // A malformed DATA frame: its length still delimits it.
+        this.stats.invalidBytes += FRAME_HEADER_LENGTH + h.length;
+        skipAll(0, false);
+        return true;
+      }
+      const head = FRAME_HEADER_LENGTH + (padded ? 1 : 0);
+      const headEndNs = s.queue.tsAt(head - 1);
+      s.queue.consume(head);
+      s.passing = {
+        streamId: h.streamId,
+        payloadLeft: h.length - (padded ? 1 : 0) - pad,
+        skipLeft: pad,
+        endStream: (h.flags & Flag.END_STREAM) !== 0,
+        data: true,
+        endsBlock: false,
+      };
+      // An empty DATA frame (often just END_STREAM) ends with its header.
+      this.finishPassing(s, headEndNs);
+      return true;
+    }
+    const endHeaders = (h.flags & Flag.END_HEADERS) !== 0;
+    switch (h.type) {
+      case FrameType.HEADERS:
+      case FrameType.PUSH_PROMISE:
+        // Too large to hold: the block cannot be decoded, and the HPACK state moves on without us.
+        this.stats.invalidBytes += h.length;
+        s.decoder.forget();
+        s.block = {
+          streamId: h.streamId,
+          kind: h.type === FrameType.HEADERS ? 'headers' : 'push',
+          endStream: h.type === FrameType.HEADERS && (h.flags & Flag.END_STREAM) !== 0,
+          promisedStreamId: 0, // inside the payload we do not hold
+          startNs,
+          fragments: [],
+          size: 0,
+          overflow: true,
+        };
+        skipAll(h.streamId, endHeaders);
+        return true;
+      case FrameType.CONTINUATION:
+        this.stats.invalidBytes += h.length;
+        s.decoder.forget();
+        if (s.block) {
+          s.block.overflow = true;
+          s.block.fragments = [];
+          s.block.size = 0;
+        }
+        skipAll(h.streamId, endHeaders && s.block !== undefined);
+        return true;
+      default:
+        // RFC 9113 5.5: frames of unknown types are ignored (oversized known ones are dropped).
+        if (h.type <= FrameType.CONTINUATION) this.stats.invalidBytes += h.length;
+        skipAll(h.streamId, false);
+        return true;
+    }
+  }
+
+  /** Moves passing octets out of the queue; returns false when it needs more bytes. */
+  private pass(s: SideState): boolean {
+    const p = s.passing!;
+    for (;;) {
+      const front = s.queue.front();
+      if (!front) return false;
+      let used = 0;
+      if (p.payloadLeft > 0) {
+        const n = Math.min(p.payloadLeft, front.bytes.length);
+        if (p.data) this.onDataPayload(s, p.streamId, front.bytes.subarray(0, n));
+        p.payloadLeft -= n;
+        used = n;
+      }
+      const m = Math.min(p.skipLeft, front.bytes.length - used);
+      p.skipLeft -= m;
+      used += m;
+      s.queue.consume(used);
+      if (p.payloadLeft + p.skipLeft === 0) {
+        this.finishPassing(s, front.tsNs);
+        return true;
+      }
+    }
+  }
+
+  /** Ends the passing frame if all its octets went by; `endNs` is when the last one did. */
+  private finishPassing(s: SideState, endNs: bigint): void {
+    const p = s.passing;
+    if (!p || p.payloadLeft + p.skipLeft > 0) return;
+    delete s.passing;
+    if (p.data && p.endStream) this.onEndStream(s, p.streamId, endNs);
+    if (p.endsBlock && s.block) this.completeBlock(s, endNs);
+  }
+
+  private onDataPayload(s: SideState, streamId: number, data: Uint8Array): void {
+    const st = this.streams.get(streamId);
+    if (!st) return;
+    if (s.side === 'request') {
+      st.requestBodySize += data.length;
+      st.requestMessages.push(data);
+    } else {
+      st.responseBodySize += data.length;
+      st.responseMessages.push(data);
+    }
+  }
+
+  private onEndStream(s: SideState, streamId: number, endNs: bigint): void {
+    const st = this.streams.get(streamId);
+    if (s.side === 'request') {
+      if (st) st.requestEnded = true;
+      return;
+    }
+    if (st) this.finish(st, endNs);
+    else if (!this.closedSet.has(streamId)) this.stats.orphanResponses++;
+  }
+
+  private onFrame(s: SideState, f: Frame, startNs: bigint, endNs: bigint): void {
+    // RFC 9113 6.10: a header block is followed by its CONTINUATIONs and nothing else.
+    if (s.block && !(f.kind === 'CONTINUATION' && f.streamId === s.block.streamId)) this.abandonBlock(s);
+    switch (f.kind) {
+      case 'HEADERS':
+      case 'PUSH_PROMISE':
+        s.block = {
+          streamId: f.streamId,
+          kind: f.kind === 'HEADERS' ? 'headers' : 'push',
+          endStream: f.kind === 'HEADERS' && f.endStream,
+          promisedStreamId: f.kind === 'PUSH_PROMISE' ? f.promisedStreamId : 0,
+          startNs,
+          fragments: [],
+          size: 0,
+          overflow: false,
+        };
+        this.addFragment(s, f.block);
+        if (f.endHeaders) this.completeBlock(s, endNs);
+        return;
+      case 'CONTINUATION':
+        if (!s.block) return; // its block began before we were in step
+        this.addFragment(s, f.block);
+        if (f.endHeaders) this.completeBlock(s, endNs);
+        return;
+      case 'RST_STREAM': {
+        const st = this.streams.get(f.streamId);
+        if (!st) {
+          if (s.side === 'response' && !this.closedSet.has(f.streamId) && f.streamId <= this.highestClientStream) this.stats.orphanResponses++;
+          return;
+        }
+        st.reset = { errorCode: f.errorCode, errorName: errorCodeName(f.errorCode), by: s.side === 'request' ? 'client' : 'server' };
+        this.finish(st, endNs);
+        return;
+      }
+      case 'SETTINGS': {
+        if (f.ack) return;
+        const peer = this.other(s);
+        for (const [id, value] of f.settings) {
+          // Settings bind what the other side sends.
+          if (id === Setting.HEADER_TABLE_SIZE) peer.decoder.setSettingsLimit(value);
+          else if (id === Setting.MAX_FRAME_SIZE && value <= MAX_ALLOWED_FRAME_SIZE) peer.maxFrameSize = Math.max(peer.maxFrameSize, value);
+        }
+        return;
+      }
+      case 'GOAWAY': {
+        // Streams the sender's peer opened above lastStreamId were not processed and never will be.
+        const peerOpensOdd = s.side === 'response';
+        for (const st of [...this.streams.values()]) {
+          if (st.id > f.lastStreamId && st.id % 2 === (peerOpensOdd ? 1 : 0)) {
+            st.refusedByGoaway = errorCodeName(f.errorCode);
+            this.finish(st, endNs);
+          }
+        }
+        return;
+      }
+      default:
+        return; // PRIORITY, PING, WINDOW_UPDATE, DATA (streamed elsewhere)
+    }
+  }
+
+  private addFragment(s: SideState, fragment: Uint8Array): void {
+    const b = s.block!;
+    if (b.overflow) {
+      this.stats.invalidBytes += fragment.length;
+      return;
+    }
+    if (b.size + fragment.length > HEADER_BLOCK_LIMIT) {
+      this.stats.invalidBytes += b.size + fragment.length;
+      b.overflow = true;
+      b.fragments = [];
+      b.size = 0;
+      return;
+    }
+    // The frame's bytes are a view of the queue's chunk or a fresh copy; keep a copy of our own.
+    b.fragments.push(fragment.slice());
+    b.size += fragment.length;
+  }
+
+  /** A header block that was not finished by its CONTINUATIONs: its HPACK changes are lost. */
+  private abandonBlock(s: SideState): void {
+    const b = s.block!;
+    delete s.block;
+    s.decoder.forget();
+    this.onHeaderBlock(s, b, BLOCK_LOST, b.startNs);
+  }
+
+  private completeBlock(s: SideState, endNs: bigint): void {
+    const b = s.block!;
+    delete s.block;
+    let decoded: DecodedBlock;
+    if (b.overflow) {
+      s.decoder.forget();
+      decoded = BLOCK_TOO_LARGE;
+    } else {
+      const bytes = b.fragments.length === 1 ? b.fragments[0]! : Buffer.concat(b.fragments);
+      decoded = s.decoder.decode(bytes);
+      s.blocksDecoded++;
+    }
+    this.onHeaderBlock(s, b, decoded, endNs);
+  }
+
+  private onHeaderBlock(s: SideState, b: PendingBlock, decoded: DecodedBlock, endNs: bigint): void {
+    if (b.kind === 'push') {
+      // A server push: the promised stream's request, decoded with the server's HPACK state.
+      if (b.promisedStreamId === 0 || this.streams.has(b.promisedStreamId) || b.promisedStreamId <= this.highestServerStream) return;
+      this.highestServerStream = b.promisedStreamId;
+      const st = newStream(b.promisedStreamId, b.startNs, requestFacts(decoded));
+      st.requestEnded = true;
+      this.open(st);
+      return;
+    }
+    const st = this.streams.get(b.streamId);
+    if (s.side === 'request') {
+      if (st) {
+        if (b.endStream) st.requestEnded = true; // request trailers
+        return;
+      }
+      // A new stream, unless it is a late block of one that already ended.
+      if (b.streamId % 2 === 1 ? b.streamId <= this.highestClientStream : b.streamId <= this.highestServerStream) return;
+      if (b.streamId % 2 === 1) this.highestClientStream = b.streamId;
+      else this.highestServerStream = b.streamId;
+      const opened = newStream(b.streamId, b.startNs, requestFacts(decoded));
+      opened.requestEnded = b.endStream;
+      this.open(opened);
+      return;
+    }
+    if (!st) {
+      if (b.endStream && !this.closedSet.has(b.streamId)) this.stats.orphanResponses++;
+      return;
+    }
+    if (!st.responseStarted) {
+      const status = statusOf(decoded);
+      if (status !== undefined && status >= 100 && status < 200 && !b.endStream) return; // informational
+      st.responseStarted = true;
+    }
+    mergeResponseFacts(st.response, decoded);
+    if (b.endStream) this.finish(st, endNs);
+  }
+
+  private open(st: Http2Stream): void {
+    if (this.streams.size >= MAX_OPEN_STREAMS) {
+      const oldest = this.streams.values().next().value!;
+      this.streams.delete(oldest.id);
+      this.remember(oldest.id);
+      if (oldest.tainted) this.stats.droppedByGap++;
+      else this.stats.unansweredRequests++;
+    }
+    this.streams.set(st.id, st);
+  }
+
+  private finish(st: Http2Stream, endNs: bigint): void {
+    this.streams.delete(st.id);
+    this.remember(st.id);
+    if (st.tainted) {
+      this.stats.droppedByGap++;
+      return;
+    }
+    this.emit(exchangeOf(st, endNs));
+  }
+
+  private remember(id: number): void {
+    this.closed.push(id);
+    this.closedSet.add(id);
+    if (this.closed.length > RECENTLY_CLOSED) this.closedSet.delete(this.closed.shift()!);
+  }
+}
+
+function newSide(side: Side, phase: SideState['phase']): SideState {
+  return {
+    side,
+    queue: new ByteQueue(),
+    phase,
+    decoder: new HpackDecoder(false),
+    maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
+    lostOctets: 0,
+    blocksDecoded: 0,
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The few header fields an exchange is reported with, picked out of a
+ * decoded header block. Nothing else is kept: header values carry
+ * credentials (authorization, cookie...), and keeping only these bounds
+ * the memory an open stream holds.
+ */
+import { parseGrpcTimeout } from '../grpc/index.ts';
+import type { DecodedBlock } from './hpack.ts';
+
+/** Longest value kept of any field (paths and user agents can be long). */
+const MAX_VALUE_LENGTH = 4096;
+
+export interface RequestFacts {
+  method?: string;
+  path?: string;
+  scheme?: string;
+  authority?: string;
+  userAgent?: string;
+  contentType?: string;
+  traceparent?: string;
+  grpcTimeoutNs?: bigint;
+  /** Fields of the block this observer could not resolve. */
+  unresolved: number;
+}
+
+export interface ResponseFacts {
+  status?: number;
+  contentType?: string;
+  grpcStatus?: number;
+  grpcMessage?: string;
+  unresolved: number;
+}
+
+function clip(v: string): string {
+  return v.length > MAX_VALUE_LENGTH ? v.slice(0, MAX_VALUE_LENGTH) : v;
+}
+
+export function requestFacts(block: DecodedBlock): RequestFacts {
+  const f: RequestFacts = { unresolved: block.unknown + (block.malformed ? 1 : 0) };
+  for (const { name, value } of block.fields) {
+    if (value === undefined) continue;
+    switch (name) {
+      case ':method':
+        f.method ??= clip(value);
+        break;
+      case ':path':
+        f.path ??= clip(value);
+        break;
+      case ':scheme':
+        f.scheme ??= clip(value);
+        break;
+      case ':authority':
+        f.authority ??= clip(value);
+        break;
+      case 'host': // RFC 9113 8.3.1: stands in for :authority
+        if (f.authority === undefined) f.authority = clip(value);
+        break;
+      case 'user-agent':
+        f.userAgent ??= clip(value);
+        break;
+      case 'content-type':
+        f.contentType ??= clip(value);
+        break;
+      case 'traceparent':
+        f.traceparent ??= clip(value);
+        break;
+      case 'grpc-timeout': {
+        const t = parseGrpcTimeout(value);
+        if (t !== undefined) f.grpcTimeoutNs ??= t;
+        break;
+      }
+    }
+  }
+  return f;
+}
+
+/** Facts of a response header block or trailers, merged into `into` (later blocks win for grpc-*). */
+export function mergeResponseFacts(into: ResponseFacts, block: DecodedBlock): void {
+  into.unresolved += block.unknown + (block.malformed ? 1 : 0);
+  for (const { name, value } of block.fields) {
+    if (value === undefined) continue;
+    switch (name) {
+      case ':status': {
+        const s = /^\d{3}$/.test(value) ? Number(value) : undefined;
+        if (s !== undefined) into.status ??= s;
+        break;
+      }
+      case 'content-type':
+        into.contentType ??= clip(value);
+        break;
+      case 'grpc-status':
+        if (/^\d{1,3}$/.test(value)) into.grpcStatus = Number(value);
+        break;
+      case 'grpc-message':
+        into.grpcMessage = clip(value);
+        break;
+    }
+  }
+}
+
+/** The :status of a block, if it has one that resolved. */
+export function statusOf(block: DecodedBlock): number | undefined {
+  const v = block.fields.find((f) => f.name === ':status')?.value;
+  return v !== undefined && /^\d{3}$/.test(v) ? Number(v) : undefined;
+}
