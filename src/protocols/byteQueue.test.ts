@@ -17,7 +17,7 @@ describe('ByteQueue', () => {
     q.consume(10);
     expect(q.length).toBe(8);
     expect(q.tsAt(0)).toBe(20n);
-    expect(Buffer.from(q.peek(3)).toString()).toBe('1.1');
+    expect(Buffer.from(q.peek(3)).toString()).toBe('/1.');
     q.consume(100);
     expect(q.length).toBe(0);
     expect(q.peek().length).toBe(0);

@@ -82,6 +82,22 @@ describe('HTTP/1.x parser (golden)', () => {
   });
 });
 
+describe('HTTP/1.x parser (bounds)', () => {
+  it('pipelining deeper than the queue: the overflow is counted, never paired with the wrong request', () => {
+    const { exchanges, stats } = run([
+      ['request', Array.from({ length: 300 }, (_, i) => GET(`/p/${i}`)).join('')],
+      ['response', Array.from({ length: 300 }, (_, i) => OK('x'.repeat(i))).join('')],
+    ]);
+    expect(exchanges).toHaveLength(256);
+    // Each paired response's body is as long as its request's number: no shift anywhere.
+    for (const [i, e] of exchanges.entries()) {
+      expect(e.attributes['url.path']).toBe(`/p/${i}`);
+      expect(e.attributes['http.response.body.size']).toBe(i);
+    }
+    expect(stats).toMatchObject({ unansweredRequests: 44, orphanResponses: 0 });
+  });
+});
+
 describe('HTTP/1.x parser (robustness)', () => {
   const conversation: Step[] = [
     ['request', GET('/a') + 'POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello'],

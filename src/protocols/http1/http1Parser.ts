@@ -16,7 +16,12 @@ import type { BodyFraming } from './bodyFraming.ts';
 import type { RequestHead, ResponseHead } from './messageHead.ts';
 import { exchangeOf } from './spanMapping.ts';
 
-/** Requests waiting for their response, at most; beyond it the oldest is dropped. */
+/**
+ * Requests waiting for their response, at most. Beyond it requests are
+ * only counted (overflow): their responses, which come after those of the
+ * queued requests, are counted and dropped, never paired with the wrong
+ * request.
+ */
 const MAX_PENDING_REQUESTS = 256;
 
 export interface PendingRequest {
@@ -44,6 +49,8 @@ export class Http1Parser implements ConnectionParser {
   private readonly requests: MessageReader<RequestHead>;
   private readonly responses: MessageReader<ResponseHead>;
   private pending: PendingRequest[] = [];
+  /** Requests after the queue's last one that did not fit in it. */
+  private overflow = 0;
   private nextIndex = 0;
   private upgraded = false;
   private readonly emit: (e: Exchange) => void;
@@ -52,11 +59,9 @@ export class Http1Parser implements ConnectionParser {
     this.emit = emit;
     this.requests = new MessageReader(requestGrammar, {
       onHead: (head, startNs) => {
-        if (this.pending.length >= MAX_PENDING_REQUESTS) {
-          this.pending.shift();
-          this.stats.unansweredRequests++;
-        }
-        this.pending.push({ head, startNs, index: this.nextIndex++, endNs: startNs, bodySize: 0, complete: false });
+        const index = this.nextIndex++;
+        if (this.overflow > 0 || this.pending.length >= MAX_PENDING_REQUESTS) this.overflow++;
+        else this.pending.push({ head, startNs, index, endNs: startNs, bodySize: 0, complete: false });
         // A request has a body only if it says so (RFC 9112 6.3).
         return framingOf(head.headers) ?? { kind: 'none' };
       },
@@ -75,7 +80,7 @@ export class Http1Parser implements ConnectionParser {
       onComplete: (head, startNs, endNs, bodySize) => this.onResponse(head, startNs, endNs, bodySize),
       onLost: () => {
         this.stats.droppedByGap++;
-        this.pending.shift();
+        if (this.pending.shift() === undefined && this.overflow > 0) this.overflow--;
       },
       onDesync: () => this.dropPending(),
     }, this.stats);
@@ -83,8 +88,9 @@ export class Http1Parser implements ConnectionParser {
 
   /** Requests waiting for answers cannot be paired reliably after a loss. */
   private dropPending(): void {
-    this.stats.droppedByGap += this.pending.length;
+    this.stats.droppedByGap += this.pending.length + this.overflow;
     this.pending = [];
+    this.overflow = 0;
   }
 
   private responseFraming(head: ResponseHead): BodyFraming {
@@ -102,6 +108,12 @@ export class Http1Parser implements ConnectionParser {
     // The oldest request that started before this response is its pair;
     // requests are never answered before they are sent.
     const req = this.pending[0];
+    if (!req && this.overflow > 0) {
+      // The answer to a request the queue had no room for.
+      this.overflow--;
+      this.stats.unansweredRequests++;
+      return;
+    }
     if (!req || req.startNs > startNs) {
       this.stats.orphanResponses++;
       return;
@@ -129,8 +141,9 @@ export class Http1Parser implements ConnectionParser {
   onClose(tsNs: bigint): void {
     this.requests.close(tsNs);
     this.responses.close(tsNs);
-    this.stats.unansweredRequests += this.pending.length;
+    this.stats.unansweredRequests += this.pending.length + this.overflow;
     this.pending = [];
+    this.overflow = 0;
   }
 
   bufferedBytes(): number {

@@ -24,4 +24,11 @@ describe('recorded conversations', () => {
     if (update || !existsSync(file)) writeFileSync(file, JSON.stringify(got, null, 2) + '\n');
     expect(got).toEqual(JSON.parse(readFileSync(file, 'utf8')));
   });
+
+  it.each(names)('%s: no credential or other header value leaks into an exchange', (name) => {
+    const text = JSON.stringify(toJson(replay(loadRecording(name)).exchanges));
+    for (const secret of ['secret', 'Bearer', 'Basic', 'dXNlcjpwYXNz', 'k3y', 'session=', 'a=b', 'fields=name', 'x=1']) {
+      expect(text).not.toContain(secret);
+    }
+  });
 });
