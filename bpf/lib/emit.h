@@ -7,7 +7,12 @@
 #define HP_LIB_EMIT_H
 
 /* iovec entries walked per syscall, messages walked per sendmmsg/recvmmsg. */
-#define HP_IOV_MAX 16
+#define HP_IOV_MAX 32
+/* Once a syscall's capture budget is spent, each further iovec entry still
+ * has its first HP_IOV_HEAD bytes captured: writev-based writers (node,
+ * nginx, envoy) put each protocol frame header in an entry of its own, and
+ * a parser that keeps the headers can skip the bodies between them. */
+#define HP_IOV_HEAD 64
 #define HP_MMSG_MAX 4
 
 /* What one data syscall reports, on the stack of the exit program. Scalars
@@ -109,7 +114,6 @@ static __always_inline void hp_emit_uncaptured(struct hp_data_ctx *c, __u64 len)
 static __always_inline __u64 hp_emit_iov(struct hp_data_ctx *c, __u64 iov_ptr, __u64 iovcnt, __u64 total)
 {
 	__u64 left = total;
-	__u64 uncaptured = 0;
 
 	for (int i = 0; i < HP_IOV_MAX; i++) {
 		struct iovec iov = {};
@@ -120,15 +124,18 @@ static __always_inline __u64 hp_emit_iov(struct hp_data_ctx *c, __u64 iov_ptr, _
 		if (bpf_probe_read_user(&iov, sizeof(iov), (const void *)(iov_ptr + i * sizeof(iov))))
 			break;
 		seg = iov.iov_len < left ? iov.iov_len : left;
-		if (c->budget)
+		if (c->budget) {
 			hp_emit_segment(c, (__u64)iov.iov_base, seg);
-		else
-			uncaptured += seg;
+		} else if (seg) {
+			c->budget = seg < HP_IOV_HEAD ? seg : HP_IOV_HEAD;
+			hp_emit_segment(c, (__u64)iov.iov_base, seg);
+			c->budget = 0;
+		}
 		left -= seg;
 	}
 	if (left)
 		hp_count(HP_CTR_IOV_TRUNCATED, 1);
-	return uncaptured + left;
+	return left;
 }
 
 /* A struct user_msghdr in user memory: its iovecs hold `total` bytes. */
