@@ -29,7 +29,9 @@ describe('CLI without privileges', () => {
     [['capture', '--ring-buffer-mb', '3'], /--ring-buffer-mb must be a power of two, got 3/],
     [['capture', '--attach', 'fentry'], /--attach must be one of auto, kprobe, tracepoint, got 'fentry'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
-    [['run'], /spans need the L7 parsers, which are not built yet/],
+    [['bench'], /'bench': the bench harness is not built yet/],
+    [['replay', path.join(projectRoot, '../shared/captures/sv-http-pipelined-one-packet.pcap')], /is a packet capture: pcap\/pcapng replay is not built yet/],
+    [['replay'], /replay takes one file, got 0/],
   ])('hydrophone %j fails with a clear usage error', (args, message) => {
     const r = hydrophone(args);
     expect(r.code).toBe(2);
@@ -99,5 +101,15 @@ describe.skipIf(skipReason)('CLI with BPF', () => {
     const replay = hydrophone(['capture', '--in', rec, '--json'], { uid: 65534 });
     expect(replay.code, replay.stderr).toBe(0);
     expect(replay.stdout).toBe(stdout);
+
+    // The same recording through the parsers: the exchange as two spans.
+    const spans = hydrophone(['replay', rec], { uid: 65534 });
+    expect(spans.code, spans.stderr).toBe(0);
+    const parsed = spans.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: number; name: string; spanId: string; parentSpanId: string; resource: Record<string, unknown> });
+    const client = parsed.find((s) => s.kind === 3 && s.resource['process.pid'] === curl.pid);
+    const server = parsed.find((s) => s.kind === 2 && s.parentSpanId === client?.spanId);
+    expect(client?.name).toBe('GET /');
+    expect(server?.name).toBe('GET /');
+    expect(spans.stderr).toMatch(/hydrophone: \d+ spans from \d+ events/);
   });
 });
