@@ -40,7 +40,8 @@ function hash32(seed: number, text: string): number {
   return h >>> 0;
 }
 
-const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const hex8 = (n: number) => HEX[n >>> 24]! + HEX[(n >>> 16) & 255]! + HEX[(n >>> 8) & 255]! + HEX[n & 255]!;
 
 export class IdGenerator {
   private readonly seeds: number[];

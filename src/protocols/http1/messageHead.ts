@@ -34,7 +34,6 @@ export interface ResponseHead extends Head {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const latin1 = new TextDecoder('latin1');
 
 /** End of the head (index just past the blank line), or -1. Accepts bare LF. */
@@ -46,14 +45,25 @@ function headEnd(buf: Buffer): number {
   return lf + 2;
 }
 
-function parseFields(lines: string[]): Map<string, string> | undefined {
+function isToken(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    // tchar (RFC 9110 5.6.2): letters, digits and !#$%&'*+-.^_`|~
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || "!#$%&'*+-.^_`|~".includes(name[i]!);
+    if (!ok) return false;
+  }
+  return name.length > 0;
+}
+
+/** Header fields of `lines` (the lines after the start line), or undefined if one is malformed. */
+function parseFields(lines: readonly string[]): Map<string, string> | undefined {
   const headers = new Map<string, string>();
   for (const line of lines) {
     if (line === '') continue;
     const colon = line.indexOf(':');
     if (colon <= 0) return undefined;
     const name = line.slice(0, colon).trim().toLowerCase();
-    if (!TOKEN.test(name)) return undefined;
+    if (!isToken(name)) return undefined;
     const value = line.slice(colon + 1).trim();
     const prev = headers.get(name);
     headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
@@ -92,8 +102,18 @@ export function looksLikeResponseStart(bytes: Uint8Array): 'yes' | 'maybe' | 'no
   return s.length === STATUS_LINE_START.length ? 'yes' : 'maybe';
 }
 
+/** The head's lines, without their CR LF (or bare LF). */
 function split(bytes: Uint8Array, end: number): string[] {
-  return latin1.decode(bytes.subarray(0, end)).split(/\r?\n/);
+  const text = latin1.decode(bytes.subarray(0, end));
+  const lines: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    let nl = text.indexOf('\n', at);
+    if (nl < 0) nl = text.length;
+    lines.push(text.charCodeAt(nl - 1) === 13 ? text.slice(at, nl - 1) : text.slice(at, nl));
+    at = nl + 1;
+  }
+  return lines;
 }
 
 export function parseRequestHead(bytes: Uint8Array): ParseStep<RequestHead> {
