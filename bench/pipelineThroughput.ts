@@ -12,8 +12,11 @@ import { createRequire } from 'node:module';
 import type { SensorEvent, DataEvent, ConnOpenEvent } from '../src/source/events.ts';
 import { Pipeline } from '../src/pipeline/pipeline.ts';
 import { http1Protocol } from '../src/protocols/http1/index.ts';
+import { http2Protocol } from '../src/protocols/http2/index.ts';
+import { recordUnaryCalls } from './support/grpcUnaryRecording.ts';
 
-const { values } = parseArgs({ options: { exchanges: { type: 'string' }, json: { type: 'boolean' }, connections: { type: 'string' } } });
+const { values } = parseArgs({ options: { exchanges: { type: 'string' }, json: { type: 'boolean' }, connections: { type: 'string' }, 'grpc-calls': { type: 'string' } } });
+const GRPC_CALLS = Number(values['grpc-calls'] ?? 100_000);
 const EXCHANGES = Number(values.exchanges ?? 300_000);
 const CONNECTIONS = Number(values.connections ?? 64);
 
@@ -119,6 +122,42 @@ const nativeRun = timeIt(() => {
   }
   return n;
 });
+// gRPC unary: 500 real calls recorded once, replayed on as many fresh
+// connections (fresh HPACK state each) as it takes to reach GRPC_CALLS.
+const recorded = await recordUnaryCalls(500);
+const grpcBatches: SensorEvent[][] = [];
+let grpcBytes = 0;
+{
+  const events: SensorEvent[] = [];
+  const copies = Math.ceil(GRPC_CALLS / 500);
+  for (let c = 0; c < copies; c++) {
+    const conn = `2000-${c}-${c}`;
+    events.push({
+      type: 'open', tsNs: 1n, pid: 2000, tid: 2000, conn, fd: c, comm: 'server', role: 'server', origin: 'accept',
+      family: 'ipv4', local: { address: '10.0.0.1', port: 50051 }, remote: { address: '10.0.0.2', port: 30000 + c }, cgroupId: 1n,
+    });
+    const pos = [0, 0];
+    for (const ch of recorded) {
+      const d = ch.side === 'request' ? 1 : 0; // the server reads requests
+      events.push({
+        type: 'data', tsNs: ch.tsNs, pid: 2000, tid: 2000, conn, direction: d === 1 ? 'ingress' : 'egress', pos: pos[d]!, len: ch.bytes.length,
+        payload: ch.bytes, syscall: 'read', afterLoss: false, lengthOnly: false, tls: false,
+      });
+      pos[d]! += ch.bytes.length;
+      grpcBytes += ch.bytes.length;
+    }
+    events.push({ type: 'close', tsNs: 2n, pid: 2000, tid: 2000, conn, egressBytes: pos[0]!, ingressBytes: pos[1]! });
+  }
+  for (let i = 0; i < events.length; i += 1024) grpcBatches.push(events.slice(i, i + 1024));
+}
+const grpcRun = timeIt(() => {
+  let spans = 0;
+  const p = new Pipeline({ write: (s) => { spans += s.filter((x) => x.attributes['rpc.system'] === 'grpc').length; }, close: async () => {} }, { protocols: [http2Protocol] });
+  for (const b of grpcBatches) p.accept(b);
+  void p.close();
+  return spans;
+});
+
 // Both parser runs did two passes (the first warms up); count one pass's time.
 const oursSec = oursRun.seconds / 2;
 const nativeSec = nativeRun.seconds / 2;
@@ -135,6 +174,12 @@ const figures = {
   http1ParserOnly: { exchanges: oursRun.count, mbPerSec: +(parsedBytes / 1e6 / oursSec).toFixed(1), exchangesPerSec: Math.round(oursRun.count / oursSec) },
   nodeNativeParser: { exchanges: nativeRun.count, mbPerSec: +(parsedBytes / 1e6 / nativeSec).toFixed(1), exchangesPerSec: Math.round(nativeRun.count / nativeSec) },
   oursVsNative: +(nativeSec / oursSec).toFixed(2),
+  grpcUnary: {
+    calls: grpcRun.count,
+    seconds: +grpcRun.seconds.toFixed(3),
+    spansPerSec: Math.round(grpcRun.count / grpcRun.seconds),
+    mbPerSec: +(grpcBytes / 1e6 / grpcRun.seconds).toFixed(1),
+  },
   peakRssMb: Math.round(process.memoryUsage().rss / 1e6),
 };
 
@@ -147,10 +192,11 @@ if (values.json) {
   our HTTP/1 parser    ${f.http1ParserOnly.exchangesPerSec.toLocaleString()} exchanges/s, ${f.http1ParserOnly.mbPerSec} MB/s
   node's llhttp        ${f.nodeNativeParser.exchangesPerSec.toLocaleString()} exchanges/s, ${f.nodeNativeParser.mbPerSec} MB/s
   ours / native        ${f.oursVsNative}x   (target: >= 0.5x)
+  gRPC unary calls     ${f.grpcUnary.spansPerSec.toLocaleString()} spans/s, ${f.grpcUnary.mbPerSec} MB/s (${f.grpcUnary.calls} calls, grpc-js recording)
   peak RSS             ${f.peakRssMb} MB
 `);
 }
-if (pipelineRun.count !== EXCHANGES || oursRun.count !== EXCHANGES || nativeRun.count !== EXCHANGES) {
+if (grpcRun.count < GRPC_CALLS || pipelineRun.count !== EXCHANGES || oursRun.count !== EXCHANGES || nativeRun.count !== EXCHANGES) {
   process.stderr.write(`bench: span counts disagree with the workload (${pipelineRun.count}, ${oursRun.count}, ${nativeRun.count} for ${EXCHANGES})\n`);
   process.exitCode = 1;
 }
