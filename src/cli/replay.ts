@@ -9,6 +9,9 @@ import { JsonLinesSink } from '../sinks/stdoutSink.ts';
 import { readRecording } from '../recording/recordingReader.ts';
 import { UsageError } from './usageError.ts';
 import { reportPipeline } from './summary.ts';
+import { SpanBuilder } from '../spans/spanBuilder.ts';
+import { IdGenerator } from '../spans/ids.ts';
+import { ProcessNames } from '../enrichment/processNames.ts';
 
 const HELP = `usage: hydrophone replay <recording>
 
@@ -28,6 +31,29 @@ function magicOf(file: string): string {
   }
 }
 
+/**
+ * A recording's pids are history: no /proc lookups (a live process may
+ * have the same pid now), and the host is the recording's.
+ */
+export function replaySpanBuilder(host: string, ids = new IdGenerator()): SpanBuilder {
+  return new SpanBuilder(ids, new ProcessNames(null), host);
+}
+
+/** The host named in a recording's header (the reader validates the rest). */
+function readHeaderHost(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(4096);
+    const n = readSync(fd, b, 0, b.length, 0);
+    const line = b.subarray(0, n).toString('utf8').split('\n')[0] ?? '';
+    return (JSON.parse(line) as { host?: string }).host ?? 'unknown';
+  } catch {
+    return 'unknown';
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   if (values.help) {
@@ -40,7 +66,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     throw new UsageError(`${file} is a packet capture: pcap/pcapng replay is not built yet (the bench issue); recordings from 'hydrophone capture --out' replay today`);
   }
   const sink = new JsonLinesSink();
-  const pipeline = new Pipeline(sink);
+  const pipeline = new Pipeline(sink, { spanBuilder: replaySpanBuilder(readHeaderHost(file)) });
   try {
     for await (const batch of readRecording(file)) pipeline.accept(batch);
   } finally {

@@ -16,10 +16,11 @@ export interface ProcessName {
 
 export class ProcessNames {
   private readonly byPid = new Map<number, ProcessName>();
-  private readonly procRoot: string;
+  private readonly procRoot: string | null;
   private readonly max: number;
 
-  constructor(procRoot = '/proc', max = 8192) {
+  /** procRoot null: never look at /proc (replaying a recording: its pids are history). */
+  constructor(procRoot: string | null = '/proc', max = 8192) {
     this.procRoot = procRoot;
     this.max = max;
   }
@@ -29,7 +30,7 @@ export class ProcessNames {
     const known = this.byPid.get(pid);
     if (known) return known;
     let found: ProcessName = { name: comm };
-    try {
+    if (this.procRoot !== null) try {
       const exe = readlinkSync(`${this.procRoot}/${pid}/exe`).replace(/ \(deleted\)$/, '');
       found = { name: path.basename(exe), path: exe };
     } catch {

@@ -34,12 +34,13 @@ class PeerIndex {
 export class SpanBuilder {
   private readonly ids: IdGenerator;
   private readonly peers = new PeerIndex();
-  private readonly host = hostname();
+  private readonly host: string;
   private readonly processes: ProcessNames;
 
-  constructor(ids = new IdGenerator(), processes = new ProcessNames()) {
+  constructor(ids = new IdGenerator(), processes = new ProcessNames(), host = hostname()) {
     this.ids = ids;
     this.processes = processes;
+    this.host = host;
   }
 
   /** A process exited: its name may be reused by another pid. */
