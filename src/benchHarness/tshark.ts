@@ -1,0 +1,93 @@
+/**
+ * tshark (Wireshark's CLI) on the same capture, as the second opinion:
+ * its HTTP/1.1 request/response pairs, HTTP/2 streams and gRPC calls,
+ * reduced to the keys of agreement.ts, and how long it took.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { emptyObserved, pathOfUri, type Observed } from './agreement.ts';
+
+export class TsharkError extends Error {
+  readonly code = 'HP_TSHARK';
+}
+
+async function tshark(args: string[]): Promise<string> {
+  const child = spawn('tshark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const [code] = (await Promise.race([
+    once(child, 'exit'),
+    once(child, 'error').then(([e]) => { throw new TsharkError(`tshark could not run (${(e as Error).message}): install it with 'apt-get install tshark'`); }),
+  ])) as [number | null];
+  if (code !== 0) throw new TsharkError(`tshark ${args.join(' ')} failed (exit ${code}): ${err.split('\n').filter((l) => !/Running as user/.test(l)).join(' ').slice(0, 300)}`);
+  return Buffer.concat(out).toString('utf8');
+}
+
+type Json = Record<string, unknown>;
+const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Every HTTP/2 frame of a packet as tshark's JSON shows it (one or several). */
+function h2Frames(layers: Json): Json[] {
+  return asList(layers.http2 as Json | Json[]).flatMap((h) => asList(h['http2.stream'] as Json | Json[]));
+}
+
+function headersOf(frame: Json): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const h of asList(frame['http2.header'] as Json | Json[])) {
+    const name = h['http2.header.name'];
+    if (typeof name === 'string') out.set(name, String(h['http2.header.value'] ?? ''));
+  }
+  return out;
+}
+
+export async function tsharkObserved(file: string, decodeAs: readonly string[]): Promise<{ observed: Observed; seconds: number }> {
+  const t0 = process.hrtime.bigint();
+  const d = decodeAs.flatMap((x) => ['-d', x]);
+  const observed = emptyObserved();
+
+  // HTTP/1.x: requests by frame number, responses name their request's frame.
+  const fields = await tshark(['-r', file, ...d, '-Y', 'http.request || http.response', '-T', 'fields', '-E', 'separator=\t',
+    '-e', 'frame.number', '-e', 'http.request.method', '-e', 'http.request.uri', '-e', 'http.request_in', '-e', 'http.response.code']);
+  const requests = new Map<string, { method: string; uri: string }>();
+  for (const line of fields.split('\n')) {
+    const [frame, methods, uris, requestIn, codes] = line.split('\t');
+    if (!frame) continue;
+    const m = (methods ?? '').split(',');
+    const u = (uris ?? '').split(',');
+    if (m[0]) requests.set(frame, { method: m[0], uri: u[0] ?? '' });
+    const reqFrames = (requestIn ?? '').split(',').filter(Boolean);
+    const statuses = (codes ?? '').split(',').filter(Boolean);
+    statuses.forEach((status, i) => {
+      const req = requests.get(reqFrames[i] ?? reqFrames[0] ?? '');
+      if (req && status !== '100') observed.http1.push(`${req.method} ${pathOfUri(req.uri)} ${status}`);
+    });
+  }
+
+  // HTTP/2 and gRPC: HEADERS frames joined per (TCP stream, HTTP/2 stream).
+  const json = await tshark(['-r', file, ...d, '-Y', 'http2.type == 1', '-T', 'json', '--no-duplicate-keys', '-J', 'tcp http2']);
+  const streams = new Map<string, { path?: string; status?: string; grpcStatus?: string; grpc: boolean }>();
+  for (const pkt of (json.trim() ? JSON.parse(json) : []) as Array<{ _source: { layers: Json } }>) {
+    const layers = pkt._source.layers;
+    const tcpStream = String((layers.tcp as Json | undefined)?.['tcp.stream'] ?? '?');
+    for (const frame of h2Frames(layers)) {
+      if (frame['http2.type'] !== '1') continue;
+      const key = `${tcpStream}/${frame['http2.streamid']}`;
+      const s = streams.get(key) ?? { grpc: false };
+      const h = headersOf(frame);
+      if (h.has(':path')) s.path = pathOfUri(h.get(':path')!);
+      if (h.has(':status') && h.get(':status') !== '100') s.status = h.get(':status');
+      if (h.get('content-type')?.startsWith('application/grpc')) s.grpc = true;
+      if (h.has('grpc-status')) s.grpcStatus = h.get('grpc-status');
+      streams.set(key, s);
+    }
+  }
+  for (const s of streams.values()) {
+    if (s.path === undefined) continue; // a stream tshark saw no request for
+    if (s.grpc) {
+      if (s.grpcStatus !== undefined) observed.grpc.push(`${s.path.slice(1)} ${s.grpcStatus}`);
+    } else if (s.status !== undefined) observed.http2.push(`${s.path} ${s.status}`);
+  }
+  return { observed, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+}
