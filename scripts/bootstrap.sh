@@ -8,12 +8,13 @@ set -eu
 cd "$(dirname "$0")/.."
 
 build_pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ python3 ca-certificates"
-test_pkgs="nginx-light curl wrk"
+test_pkgs="nginx-light curl wrk python3-venv tshark"
 
 pkgs="$build_pkgs"
+test_peers=""
 for arg in "$@"; do
 	case "$arg" in
-	--test-peers) pkgs="$pkgs $test_pkgs" ;;
+	--test-peers) pkgs="$pkgs $test_pkgs"; test_peers=1 ;;
 	*) echo "bootstrap: unknown option $arg (known: --test-peers)" >&2; exit 2 ;;
 	esac
 done
@@ -41,3 +42,9 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
 fi
 
 sh scripts/build.sh
+
+# The gRPC echo peers (Go binary, Python venv), cached under ~/.cache/hydrophone
+# by a hash of their sources: silent, and a few file hashes, when warm.
+if [ -n "$test_peers" ]; then
+	sh test/peers/prepare.sh >/dev/null
+fi

@@ -22,6 +22,7 @@ describe('gRPC call outcome', () => {
     ['UNAVAILABLE is a server error', { grpcStatus: 14 }, 14, true, true, undefined],
     ['CANCEL from the client', { reset: { errorCode: 8, errorName: 'CANCEL', by: 'client' as const } }, 1, false, true, 'RST_STREAM CANCEL from the client'],
     ['CANCEL after the deadline', { timeoutNs: 100_000_000n, reset: { errorCode: 8, errorName: 'CANCEL', by: 'client' as const } }, 4, true, true, 'deadline exceeded: RST_STREAM CANCEL from the client'],
+    ['CANCEL from a server at the deadline (grpc-go)', { timeoutNs: 100_000_000n, reset: { errorCode: 8, errorName: 'CANCEL', by: 'server' as const } }, 4, true, true, 'deadline exceeded: RST_STREAM CANCEL from the server'],
     ['CANCEL well before the deadline', { timeoutNs: 5_000_000_000n, reset: { errorCode: 8, errorName: 'CANCEL', by: 'client' as const } }, 1, false, true, 'RST_STREAM CANCEL from the client'],
     ['REFUSED_STREAM', { reset: { errorCode: 7, errorName: 'REFUSED_STREAM', by: 'server' as const } }, 14, true, true, 'RST_STREAM REFUSED_STREAM from the server'],
     ['grpc-status wins over a reset', { grpcStatus: 4, reset: { errorCode: 0, errorName: 'NO_ERROR', by: 'server' as const } }, 4, true, true, undefined],

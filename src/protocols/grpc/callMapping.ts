@@ -71,9 +71,10 @@ function outcome(call: GrpcCall): { status?: number; reason?: string } {
   if (call.reset) {
     const { errorCode, errorName, by } = call.reset;
     const elapsed = call.endNs - call.startNs;
-    // A client whose deadline passes cancels the stream: its own status is DEADLINE_EXCEEDED.
-    if (errorName === 'CANCEL' && by === 'client' && call.timeoutNs !== undefined && elapsed * 50n >= call.timeoutNs * 49n) {
-      return { status: GrpcStatus.DEADLINE_EXCEEDED, reason: `deadline exceeded: RST_STREAM ${errorName} from the client` };
+    // When the deadline passes, whichever end notices first cancels the stream (a client,
+    // or a grpc-go server): the client's own status is DEADLINE_EXCEEDED either way.
+    if (errorName === 'CANCEL' && call.timeoutNs !== undefined && elapsed * 50n >= call.timeoutNs * 49n) {
+      return { status: GrpcStatus.DEADLINE_EXCEEDED, reason: `deadline exceeded: RST_STREAM ${errorName} from the ${by}` };
     }
     return { status: statusFromResetCode(errorCode), reason: `RST_STREAM ${errorName} from the ${by}` };
   }

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Builds the gRPC echo peers (see README.md) into the cache and prints
+# where they are, one `name=path` a line:
+#   go=<cache>/peers/go-<hash>/echo-peer        echo-peer server PORT | client HOST:PORT
+#   python=<cache>/peers/python-<hash>/bin/python   (a venv with grpcio; run python/echo.py)
+# Each is keyed by a hash of what it is built from (sources, pins, toolchain
+# version), so a warm run only hashes a few files and builds nothing. The
+# Go module and build caches live in the same place, so a source change
+# rebuilds in seconds. Progress goes to stderr, only when something builds.
+# The cache is $HYDROPHONE_CACHE, else $XDG_CACHE_HOME/hydrophone, else ~/.cache/hydrophone.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${HYDROPHONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hydrophone}
+mkdir -p "$cache/peers"
+
+# ---- Go: one static binary, server and client ----
+go=$(command -v go || true)
+[ -n "$go" ] || [ ! -x /usr/local/go/bin/go ] || go=/usr/local/go/bin/go
+if [ -z "$go" ]; then
+	echo "prepare: no Go toolchain (need go >= 1.21 on PATH or in /usr/local/go; go.mod's toolchain comes from the module proxy)" >&2
+	exit 1
+fi
+export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0
+# In the module directory, so a go older than go.mod asks for switches (GOTOOLCHAIN=auto) first.
+goversion=$(cd "$here/go" && "$go" env GOVERSION)
+gokey=$( (cd "$here/go" && echo "$goversion" && cat go.mod go.sum ./*.go) | sha256sum | cut -c1-16)
+gobin="$cache/peers/go-$gokey/echo-peer"
+if [ ! -x "$gobin" ]; then
+	echo "prepare: building the Go echo peer ($goversion)" >&2
+	start=$(date +%s)
+	mkdir -p "$(dirname "$gobin")"
+	(cd "$here/go" && "$go" build -trimpath -o "$gobin.tmp.$$" .)
+	mv -f "$gobin.tmp.$$" "$gobin"
+	echo "prepare: built $gobin in $(( $(date +%s) - start )) s" >&2
+fi
+
+# ---- Python: a venv with the pinned grpcio (wheels only) ----
+python=$(command -v python3 || true)
+if [ -z "$python" ]; then
+	echo "prepare: no python3 on PATH" >&2
+	exit 1
+fi
+pyversion=$("$python" -c 'import sys; print(sys.executable, sys.version)')
+pykey=$( (echo "$pyversion" && cat "$here/python/requirements.txt") | sha256sum | cut -c1-16)
+venv="$cache/peers/python-$pykey"
+# Built in place (a venv knows its own path); the marker says it finished.
+if [ ! -f "$venv/.ready" ]; then
+	echo "prepare: creating the Python venv ($(tr '\n' ' ' <"$here/python/requirements.txt"))" >&2
+	start=$(date +%s)
+	rm -rf "$venv"
+	"$python" -m venv "$venv" || { echo "prepare: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
+	"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --only-binary=:all: -r "$here/python/requirements.txt"
+	"$venv/bin/python" -c 'import grpc'
+	touch "$venv/.ready"
+	echo "prepare: created $venv in $(( $(date +%s) - start )) s" >&2
+fi
+
+echo "go=$gobin"
+echo "python=$venv/bin/python"

@@ -1,0 +1,118 @@
+"""The echo peer in Python (grpcio, the C core).
+
+    python echo.py server PORT        serves hydrophone.test.Echo on 127.0.0.1:PORT
+    python echo.py client HOST:PORT   runs the scripted calls, prints a JSON summary
+
+Messages are raw bytes: no (de)serializers, so no protoc. See ../README.md.
+"""
+import json
+import signal
+import sys
+import threading
+import time
+from concurrent import futures
+
+import grpc
+
+SERVICE = "hydrophone.test.Echo"
+
+
+def method(name):
+    return f"/{SERVICE}/{name}"
+
+
+# ---- server ----
+
+def unary(request, context):
+    return request
+
+
+def server_stream(request, context):
+    for i in range(1, 6):
+        yield request + b"-%d" % i
+
+
+def client_stream(request_iterator, context):
+    return b"".join(request_iterator)
+
+
+def bidi(request_iterator, context):
+    for request in request_iterator:
+        yield request
+
+
+def fail(request, context):
+    """Answers b"CODE:message" with that status."""
+    code, _, message = request.decode().partition(":")
+    wanted = next((c for c in grpc.StatusCode if c.value[0] == int(code)), grpc.StatusCode.UNKNOWN)
+    context.abort(wanted, message)
+
+
+def slow(request, context):
+    """Sleeps for the milliseconds it is asked, whatever the deadline says."""
+    time.sleep(int(request) / 1000)
+    return request
+
+
+def serve(port):
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    handlers = {
+        "Unary": grpc.unary_unary_rpc_method_handler(unary),
+        "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream),
+        "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream),
+        "Bidi": grpc.stream_stream_rpc_method_handler(bidi),
+        "Fail": grpc.unary_unary_rpc_method_handler(fail),
+        "Slow": grpc.unary_unary_rpc_method_handler(slow),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    if server.add_insecure_port(f"127.0.0.1:{port}") == 0:
+        sys.exit(f"echo.py: cannot listen on 127.0.0.1:{port}")
+    server.start()
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    server.stop(grace=None)
+
+
+# ---- client ----
+
+def run_client(target):
+    calls = []
+
+    def record(name, fn):
+        try:
+            responses = fn()
+            calls.append({"method": name, "code": 0, "responses": responses})
+        except grpc.RpcError as e:
+            calls.append({"method": name, "code": e.code().value[0], "message": e.details(), "responses": 0})
+
+    with grpc.insecure_channel(target) as channel:
+        unary_call = channel.unary_unary(method("Unary"))
+        for i in (1, 2):
+            req = b"hello-%d" % i
+
+            def once(req=req):
+                if unary_call(req) != req:
+                    raise RuntimeError("echo mismatch")
+                return 1
+            record("Unary", once)
+        record("ServerStream", lambda: sum(1 for _ in channel.unary_stream(method("ServerStream"))(b"ServerStream-1")))
+        record("ClientStream", lambda: len([channel.stream_unary(method("ClientStream"))(iter([b"ClientStream-%d" % i for i in range(1, 5)]))]))
+        record("Bidi", lambda: sum(1 for _ in channel.stream_stream(method("Bidi"))(iter([b"Bidi-%d" % i for i in range(1, 4)]))))
+        record("Fail", lambda: channel.unary_unary(method("Fail"))(b"5:no such echo") and 0)
+        record("Slow", lambda: channel.unary_unary(method("Slow"))(b"1000", timeout=0.2) and 0)
+    print(json.dumps({"client": "python", "target": target, "calls": calls}), flush=True)
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("server", "client"):
+        sys.exit("usage: echo.py server PORT | echo.py client HOST:PORT")
+    if sys.argv[1] == "server":
+        serve(sys.argv[2])
+    else:
+        run_client(sys.argv[2])
+
+
+if __name__ == "__main__":
+    main()
