@@ -111,7 +111,8 @@ struct hp_event_header {
 	__u8 kind; /* enum hp_event_kind */
 	__u8 _pad0[3];
 	__u32 tid; /* thread that made the syscall */
-	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); data: egress at the
+		      * syscall's entry, ingress at its exit */
 };
 
 struct hp_conn_open_event {

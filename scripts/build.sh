@@ -36,6 +36,13 @@ if [ ! -f "$addon" ] || [ -n "$(find native/src native/tools native/binding.gyp 
 	echo "build: $addon (against Node 24 headers)"
 	# --nodedir: the addon must match the ABI of the Node that runs it, not
 	# the machine's own Node or an npmrc default.
-	"$node24/bin/node" node_modules/node-gyp/bin/node-gyp.js rebuild --silent \
-		--directory=native --nodedir="$node24"
+	log=$(mktemp)
+	if ! "$node24/bin/node" node_modules/node-gyp/bin/node-gyp.js rebuild --silent \
+		--directory=native --nodedir="$node24" >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		echo "build: the native addon failed to build (output above)" >&2
+		exit 1
+	fi
+	rm -f "$log"
 fi

@@ -21,6 +21,7 @@
  * callers' loops (iovec and mmsg walks would otherwise exceed its limit). */
 struct hp_data_ctx {
 	__u64 pid_tgid;
+	__u64 ts_ns; /* the time every record of this syscall carries */
 	__s32 fd;
 	__u32 budget; /* payload bytes this syscall may still capture */
 	__u8 dir;
@@ -47,6 +48,7 @@ static __always_inline void hp_emit_record(const struct hp_config *cfg, struct h
 	if (cap && bpf_probe_read_user(s->payload, cap, (const void *)ptr))
 		cap = 0; /* paged out or bad pointer: keep the length, lose the bytes */
 	hp_header(&s->ev.hdr, HP_EVENT_DATA, c->pid_tgid);
+	s->ev.hdr.ts_ns = c->ts_ns;
 	s->ev.conn = st->id;
 	s->ev.pos = pos;
 	s->ev.len = span > 0xffffffff ? 0xffffffff : span;

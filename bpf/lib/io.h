@@ -32,6 +32,7 @@ static __always_inline int hp_enter(__s32 fd, __u64 buf, __u64 count, __u8 sysca
 	if (syscall < HP_PENDING_CONNECT && !hp_fd_worth_tracing(pid_tgid >> 32, fd))
 		return 0;
 	p.buf = buf;
+	p.entry_ns = bpf_ktime_get_ns();
 	p.fd = fd;
 	p.count = count > 0xffffffff ? 0xffffffff : count;
 	p.syscall = syscall;
@@ -67,6 +68,10 @@ static __always_inline bool hp_data_begin(struct hp_data_ctx *c, struct hp_pendi
 	c->budget = cfg->capture_bytes > HP_CAPTURE_MAX ? HP_CAPTURE_MAX : cfg->capture_bytes;
 	c->syscall = p->syscall;
 	c->dir = dir;
+	/* Sent bytes are timed when the process handed them over (entry), read
+	 * bytes when the process got them (exit): on loopback the reader can
+	 * return before the writer's syscall does, and spans must still nest. */
+	c->ts_ns = dir == HP_DIR_EGRESS ? p->entry_ns : bpf_ktime_get_ns();
 	return true;
 }
 

@@ -6,6 +6,7 @@
 
 struct hp_pending {
 	__u64 buf; /* buffer, iovec array, msghdr or mmsghdr array (user) */
+	__u64 entry_ns; /* when the syscall began */
 	__s32 fd;
 	__u32 count; /* iovcnt or vlen where it applies */
 	__u8 syscall; /* enum hp_syscall, or HP_PENDING_* below */

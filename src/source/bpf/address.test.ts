@@ -11,7 +11,7 @@ describe('formatAddress', () => {
     ['IPv6 any', v6('0000:0000:0000:0000:0000:0000:0000:0000'), Enums.HP_AF_INET6, '::'],
     ['IPv6 global', v6('2001:0db8:0000:0000:0008:0800:200c:417a'), Enums.HP_AF_INET6, '2001:db8::8:800:200c:417a'],
     ['IPv6 single zero group not compressed', v6('2001:0db8:0000:0001:0001:0001:0001:0001'), Enums.HP_AF_INET6, '2001:db8:0:1:1:1:1:1'],
-    ['IPv4-mapped IPv6', v6('0000:0000:0000:0000:0000:ffff:0a00:0001'), Enums.HP_AF_INET6, '::ffff:10.0.0.1'],
+    ['IPv4-mapped IPv6 is the IPv4 address', v6('0000:0000:0000:0000:0000:ffff:0a00:0001'), Enums.HP_AF_INET6, '10.0.0.1'],
     ['Unix', Buffer.alloc(16), Enums.HP_AF_UNIX, ''],
   ])('%s', (_name, bytes, family, text) => {
     expect(formatAddress(bytes, family)).toBe(text);

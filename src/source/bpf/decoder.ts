@@ -5,7 +5,7 @@
  */
 import type { ConnOpenEvent, DataEvent, Endpoint, Role, Origin, SensorEvent } from '../events.ts';
 import { BATCH_RECORD_HEADER, Enums, EventKind, Offsets as O, Sizes, SyscallNames } from './eventLayout.ts';
-import { formatAddress } from './address.ts';
+import { formatAddress, isV4Mapped } from './address.ts';
 
 const ROLES: Record<number, Role> = { 0: 'unknown', 1: 'client', 2: 'server' };
 const ORIGINS: Record<number, Origin> = { 1: 'connect', 2: 'accept', 3: 'existing' };
@@ -45,13 +45,16 @@ function decodeOpen(buf: Buffer, r: number, tid: number, tsNs: bigint): ConnOpen
   const { pid, fd, conn } = readConn(buf, r + O['hp_conn_open_event.conn']);
   const t = r + O['hp_conn_open_event.tuple'];
   const family = buf.readUInt16LE(t + O['hp_tuple.family']);
+  const remoteAddr = buf.subarray(t + O['hp_tuple.remote_addr'], t + O['hp_tuple.remote_addr'] + 16);
+  // A dual-stack socket talking to an IPv4 peer carries IPv4 traffic.
+  const v4 = family === Enums.HP_AF_INET || (family === Enums.HP_AF_INET6 && isV4Mapped(remoteAddr));
   return {
     type: 'open',
     tsNs, pid, tid, conn, fd,
     comm: cString(buf, r + O['hp_conn_open_event.comm'], Enums.HP_COMM_LEN),
     role: ROLES[buf[r + O['hp_conn_open_event.role']]!] ?? 'unknown',
     origin: ORIGINS[buf[r + O['hp_conn_open_event.origin']]!] ?? 'existing',
-    family: family === Enums.HP_AF_INET ? 'ipv4' : family === Enums.HP_AF_INET6 ? 'ipv6' : 'unix',
+    family: v4 ? 'ipv4' : family === Enums.HP_AF_INET6 ? 'ipv6' : 'unix',
     local: readEndpoint(buf, t, family, O['hp_tuple.local_addr'], buf.readUInt16LE(t + O['hp_tuple.local_port'])),
     remote: readEndpoint(buf, t, family, O['hp_tuple.remote_addr'], buf.readUInt16LE(t + O['hp_tuple.remote_port'])),
     cgroupId: buf.readBigUInt64LE(r + O['hp_conn_open_event.cgroup_id']),
