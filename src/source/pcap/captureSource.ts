@@ -99,7 +99,7 @@ export class PacketCaptureSource {
         } catch (err) {
           // What came before the damage is still the capture's: deliver it, then stop.
           reasm.finish();
-          if (reasm.pending > 0) yield this.take();
+          while (reasm.pending > 0) yield this.take(batchSize);
           throw err;
         }
         if (step === NEED_MORE) {
@@ -115,7 +115,7 @@ export class PacketCaptureSource {
           case Decoded.TCP:
             s.tcpPackets++;
             reasm.segment(rec, seg);
-            if (reasm.cut || reasm.pending >= batchSize) yield this.take();
+            while (reasm.ready(batchSize)) yield this.take(batchSize);
             break;
           case Decoded.NOT_TCP:
             s.skippedNonTcp++;
@@ -135,15 +135,15 @@ export class PacketCaptureSource {
         }
       }
       reasm.finish();
-      if (reasm.pending > 0) yield this.take();
+      while (reasm.pending > 0) yield this.take(batchSize);
       return this.stats;
     } finally {
       await fh.close();
     }
   }
 
-  private take(): SensorEvent[] {
-    const events = this.reassembler.take();
+  private take(batchSize: number): SensorEvent[] {
+    const events = this.reassembler.take(batchSize);
     this.stats.events += events.length;
     Object.assign(this.stats, this.reassembler.stats);
     return events;

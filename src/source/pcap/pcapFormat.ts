@@ -5,7 +5,7 @@
  */
 import { CaptureError } from './captureError.ts';
 import { pcapClock, type CaptureClock } from './clock.ts';
-import type { ChunkReader } from './chunkReader.ts';
+import { MAX_RECORD, type ChunkReader } from './chunkReader.ts';
 import { END, NEED_MORE, PACKET, type CaptureFormat, type PacketRecord } from './packetRecord.ts';
 
 export const PCAP_GLOBAL_HEADER = 24;
@@ -55,7 +55,7 @@ export class PcapFormat implements CaptureFormat {
     this.snaplen = v.getUint32(p + 16, this.le);
     // Upper bits carry FCS information, not the link type.
     this.linkType = v.getUint32(p + 20, this.le) & 0x03ffffff;
-    this.limit = Math.max(this.snaplen, MAX_STANDARD_PACKET);
+    this.limit = Math.min(Math.max(this.snaplen, MAX_STANDARD_PACKET), MAX_RECORD);
     this.clock = pcapClock(magic.ns);
     r.start += PCAP_GLOBAL_HEADER;
   }
@@ -67,7 +67,8 @@ export class PcapFormat implements CaptureFormat {
     const p = r.start;
     const capLen = v.getUint32(p + 8, this.le);
     if (capLen > this.limit) {
-      throw new CaptureError(this.file, r.offset, `record length ${capLen} exceeds snaplen ${this.snaplen}; the file is corrupt or truncated`);
+      const limit = this.snaplen > MAX_RECORD ? `the ${MAX_RECORD}-byte limit of a record` : `snaplen ${this.snaplen}`;
+      throw new CaptureError(this.file, r.offset, `record length ${capLen} exceeds ${limit}; the file is corrupt or truncated`);
     }
     const total = h + capLen;
     if (r.available < total) return this.short(r, total, `${capLen}-byte packet record`);

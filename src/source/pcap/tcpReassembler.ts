@@ -155,8 +155,12 @@ export class TcpReassembler {
     connections: 0, silentConnections: 0, payloadBytes: 0, retransmittedBytes: 0, outOfOrder: 0, gaps: 0, gapBytes: 0,
     bytesBeforeStart: 0, packetsAfterClose: 0,
   };
-  /** Set when a gap was emitted: the caller should end the batch there (see CaptureSource). */
-  cut = false;
+  /**
+   * Where batches must end: after each event that follows a position jump.
+   * The pipeline turns a jump into a gap when its batch ends; ending the
+   * batch there keeps the other direction from being parsed past the hole.
+   */
+  private cuts: number[] = [];
   private readonly conns = new Map<string, Conn>();
   private readonly options: ReassemblyOptions;
   private out: SensorEvent[] = [];
@@ -168,12 +172,20 @@ export class TcpReassembler {
     this.options = options;
   }
 
-  /** Events produced since the last call. */
-  take(): SensorEvent[] {
-    const out = this.out;
-    this.out = [];
-    this.cut = false;
-    return out;
+  /** Whether a batch is ready: `batchSize` events, or events up to a cut. */
+  ready(batchSize: number): boolean {
+    return this.cuts.length > 0 || this.out.length >= batchSize;
+  }
+
+  /** The next batch: at most `batchSize` events, ending at the first cut. */
+  take(batchSize: number): SensorEvent[] {
+    const n = Math.min(this.cuts[0] ?? Infinity, batchSize, this.out.length);
+    const batch = n === this.out.length ? this.out : this.out.slice(0, n);
+    this.out = n === this.out.length ? [] : this.out.slice(n);
+    const cuts: number[] = [];
+    for (const c of this.cuts) if (c > n) cuts.push(c - n);
+    this.cuts = cuts;
+    return batch;
   }
 
   get pending(): number {
@@ -363,9 +375,6 @@ export class TcpReassembler {
         this.stats.gapBytes += first.pos - half.nextPos;
         half.advanceTo(first.pos);
         half.afterLoss = true;
-        // The pipeline turns a position jump into a gap when its batch ends:
-        // end the batch here, before the other direction says more.
-        this.cut = true;
       }
       this.drain(conn, side);
     }
@@ -380,9 +389,12 @@ export class TcpReassembler {
       type: 'data', tsNs, pid: 0, tid: 0, conn: conn.id!, direction, pos, len, payload, syscall: egress ? 'write' : 'read',
       afterLoss: half.afterLoss, lengthOnly: false, tls: false,
     };
-    half.afterLoss = false;
     this.stats.payloadBytes += len;
     this.out.push(ev);
+    if (half.afterLoss) {
+      half.afterLoss = false;
+      this.cuts.push(this.out.length);
+    }
   }
 
   private close(conn: Conn, rec: PacketRecord): void {
@@ -411,8 +423,8 @@ export class TcpReassembler {
         if (!conn.closed && conn.id) {
           this.giveUp(conn, 0, Infinity);
           this.giveUp(conn, 1, Infinity);
-        } else if (!conn.id) {
-          this.stats.silentConnections++;
+        } else if (!conn.id && !conn.closed) {
+          this.stats.silentConnections++; // closed ones were counted by close()
         }
         this.conns.delete(key);
       }

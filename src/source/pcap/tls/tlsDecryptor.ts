@@ -40,6 +40,8 @@ export interface TlsDecryptorStats {
   failedRecords: number;
   /** TLS 1.3 0-RTT records skipped (no early secret used), as a server that rejects early data would. */
   skippedRecords: number;
+  /** TLS 1.3 KeyUpdates followed (both directions). */
+  keyUpdates: number;
 }
 
 /** Records waiting for the other direction's hello, per direction. */
@@ -107,7 +109,7 @@ export class TlsDecryptor {
   #keysUnavailable = false;
   #state: TlsDecryptorState = 'handshake';
   #reason: string | undefined;
-  readonly #stats: TlsDecryptorStats = { records: 0, decryptedBytes: 0, failedRecords: 0, skippedRecords: 0 };
+  readonly #stats: TlsDecryptorStats = { records: 0, decryptedBytes: 0, failedRecords: 0, skippedRecords: 0, keyUpdates: 0 };
 
   constructor(keylog: KeyLog) {
     this.#keylog = keylog;
@@ -198,12 +200,13 @@ export class TlsDecryptor {
       if (dir.stopped !== undefined) return 'done';
     }
     dir.framed++;
-    if (dir.epoch === 'plaintext') {
-      this.#plaintextRecord(dir, record);
-    } else {
+    if (dir.epoch !== 'plaintext') {
       this.#protectedRecord(dir, record, out);
+      return 'done';
     }
-    return 'done';
+    const step = this.#plaintextRecord(dir, record);
+    if (step === 'blocked') dir.framed--;
+    return step;
   }
 
   /**
@@ -231,33 +234,36 @@ export class TlsDecryptor {
     return 'done';
   }
 
-  #plaintextRecord(dir: Direction, record: TlsRecord): void {
+  #plaintextRecord(dir: Direction, record: TlsRecord): Step {
     const firstClientRecord = dir.name === 'client' && dir.hellos === 0;
+    const noClientHello = 'client stream does not start with a ClientHello (connection began before the capture?)';
     if (firstClientRecord && record.type !== ContentType.handshake) {
-      this.#fail(dir, 'client stream does not start with a ClientHello (connection began before the capture?)');
-      return;
+      this.#fail(dir, noClientHello);
+      return 'done';
     }
     switch (record.type) {
       case ContentType.handshake:
         this.#handshakeBytes(dir, record.fragment, false);
-        if (firstClientRecord && dir.hellos === 0 && dir.stopped === undefined) {
-          this.#fail(dir, 'client stream does not start with a ClientHello (connection began before the capture?)');
-        }
-        return;
+        if (firstClientRecord && dir.hellos === 0 && dir.stopped === undefined) this.#fail(dir, noClientHello);
+        return 'done';
       case ContentType.changeCipherSpec: {
         const hello = this.#serverHellos.at(-1);
-        if (hello === undefined || hello.version === TLS13) return; // TLS 1.3 middlebox compatibility: ignored
-        if (this.#deriveKeys() !== 'done' || this.#tls12 === undefined) return;
-        this.#setEpoch(dir, 'application', dir.name === 'client' ? this.#tls12.client : this.#tls12.server);
-        return;
+        if (hello === undefined || hello.version === TLS13) return 'done'; // TLS 1.3 middlebox compatibility: ignored
+        const keys = this.#deriveKeys();
+        if (keys === 'blocked') return 'blocked'; // the server's CCS before we saw the ClientHello
+        if (keys === 'done' && this.#tls12 !== undefined) {
+          this.#setEpoch(dir, 'application', dir.name === 'client' ? this.#tls12.client : this.#tls12.server);
+        }
+        return 'done';
       }
       case ContentType.alert:
         this.#alert(dir, record.fragment);
-        return;
+        return 'done';
       case ContentType.heartbeat:
-        return;
+        return 'done';
       default:
         this.#fail(dir, `${dir.name} sent application data before any keys were negotiated`);
+        return 'done';
     }
   }
 
@@ -320,6 +326,7 @@ export class TlsDecryptor {
         next = { epoch: 'application', decrypter: new Tls13Decrypter(this.#tls13.suite, secret) };
       } else if (message.type === HandshakeType.keyUpdate && dir.decrypter instanceof Tls13Decrypter && dir.epoch === 'application') {
         // The sender's keys change after this record; the peer's own update follows in its direction.
+        this.#stats.keyUpdates++;
         next = { epoch: 'application', decrypter: (next?.decrypter as Tls13Decrypter | undefined ?? dir.decrypter).next() };
       } else if ((message.type === HandshakeType.clientHello || message.type === HandshakeType.serverHello) && isProtected) {
         return this.#unsupported(`renegotiation (an encrypted ${message.type === 1 ? 'ClientHello' : 'ServerHello'})`);
@@ -375,7 +382,7 @@ export class TlsDecryptor {
       }
       this.#tls13 = { suite, clientHandshake: ch, serverHandshake: sh, clientApplication: ca, serverApplication: sa };
     }
-    this.#state = 'decrypting';
+    if (this.#state === 'handshake') this.#state = 'decrypting';
     return 'done';
   }
 
