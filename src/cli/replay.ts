@@ -8,24 +8,28 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { JsonLinesSink } from '../sinks/stdoutSink.ts';
 import { readRecording } from '../recording/recordingReader.ts';
 import { UsageError } from './usageError.ts';
+import { choice } from './options.ts';
+import { isPacketCapture, readCapture } from '../source/pcap/index.ts';
 import { reportPipeline } from './summary.ts';
 import { SpanBuilder } from '../spans/spanBuilder.ts';
 import { IdGenerator } from '../spans/ids.ts';
 import { ProcessNames } from '../enrichment/processNames.ts';
 
-const HELP = `usage: hydrophone replay <recording>
+const HELP = `usage: hydrophone replay <file.pcap|file.pcapng|recording> [--perspective server|client]
 
-Spans, as JSON Lines, from a recording made by 'hydrophone capture --out'.
-(pcap and pcapng replay come with the bench issue.)`;
+Spans, as JSON Lines, from a packet capture or a recording made by
+'hydrophone capture --out', through the same pipeline as live traffic.
+No privileges needed.
 
-const PCAP_MAGICS = ['a1b2c3d4', 'd4c3b2a1', 'a1b23c4d', '4d3cb2a1', '0a0d0d0a'];
+  --perspective P   for captures: whose spans, the server's (default) or
+                    the client's (kind SERVER or CLIENT)`;
 
-function magicOf(file: string): string {
+function firstBytes(file: string): Buffer {
   const fd = openSync(file, 'r');
   try {
-    const b = Buffer.alloc(4);
-    readSync(fd, b, 0, 4, 0);
-    return b.toString('hex');
+    const b = Buffer.alloc(16);
+    const n = readSync(fd, b, 0, b.length, 0);
+    return b.subarray(0, n);
   } finally {
     closeSync(fd);
   }
@@ -55,20 +59,24 @@ function readHeaderHost(file: string): string {
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { perspective: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`replay takes one file, got ${positionals.length}\n\n${HELP}`);
   const file = positionals[0]!;
-  if (PCAP_MAGICS.includes(magicOf(file))) {
-    throw new UsageError(`${file} is a packet capture: pcap/pcapng replay is not built yet (the bench issue); recordings from 'hydrophone capture --out' replay today`);
-  }
+  const perspective = choice('perspective', values.perspective, ['server', 'client'] as const) ?? 'server';
+  const capture = isPacketCapture(firstBytes(file));
   const sink = new JsonLinesSink();
-  const pipeline = new Pipeline(sink, { spanBuilder: replaySpanBuilder(readHeaderHost(file)) });
+  const pipeline = new Pipeline(sink, { spanBuilder: replaySpanBuilder(capture ? 'capture' : readHeaderHost(file)) });
   try {
-    for await (const batch of readRecording(file)) pipeline.accept(batch);
+    const source = capture ? readCapture(file, { perspective, comm: 'pcap' }) : readRecording(file);
+    for await (const batch of source) pipeline.accept(batch);
   } finally {
     // What was read before a bad line still becomes spans.
     await pipeline.close();

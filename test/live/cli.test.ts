@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, chmodSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, chmodSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,13 +30,35 @@ describe('CLI without privileges', () => {
     [['capture', '--attach', 'fentry'], /--attach must be one of auto, kprobe, tracepoint, got 'fentry'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['bench'], /'bench': the bench harness is not built yet/],
-    [['replay', path.join(projectRoot, '../shared/captures/sv-http-pipelined-one-packet.pcap')], /is a packet capture: pcap\/pcapng replay is not built yet/],
+    [['replay', '--perspective', 'middle', 'x.pcap'], /--perspective must be one of server, client, got 'middle'/],
     [['replay'], /replay takes one file, got 0/],
   ])('hydrophone %j fails with a clear usage error', (args, message) => {
     const r = hydrophone(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('replays a pcap into spans: server or client perspective', () => {
+    const file = path.join(projectRoot, '../shared/captures/zeek-http-pipelined-requests.pcap');
+    for (const [perspective, kind] of [['server', 2], ['client', 3]] as const) {
+      const r = hydrophone(['replay', file, '--perspective', perspective]);
+      expect(r.code, r.stderr).toBe(0);
+      const spans = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: number; name: string; attributes: Record<string, unknown> });
+      expect(spans.map((s) => s.kind)).toEqual([kind, kind, kind, kind, kind]);
+      expect(spans[0]).toMatchObject({ name: 'GET /style/enhanced.css', attributes: { 'http.response.status_code': 200 } });
+    }
+  });
+
+  it('stops at a truncated capture with the offset, after the spans before it', () => {
+    const whole = readFileSync(path.join(projectRoot, '../shared/captures/zeek-http-pipelined-requests.pcap'));
+    const cut = path.join(work, 'cut.pcap');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const r = hydrophone(['replay', cut]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cut\.pcap: offset \d+: .*\[HP_CAPTURE_INVALID\]/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(1);
   });
 
   it('reads a recording that is not one with an error naming the file and line', () => {
