@@ -7,6 +7,7 @@ import { captureCommand } from './capture.ts';
 import { doctorCommand } from './doctor.ts';
 import { runCommand } from './run.ts';
 import { replayCommand } from './replay.ts';
+import { benchCommand } from './bench.ts';
 import { UsageError } from './usageError.ts';
 
 const USAGE = `usage: hydrophone <command> [options]
@@ -15,14 +16,13 @@ commands:
   capture   live TCP connections and the bytes every process moves (root)
   doctor    what this kernel allows and which attachment the sensor would use
   run       spans from live traffic, as JSON Lines (root)
-  replay    spans from a recording (pcap and pcapng: not built yet, issue 4)
-  bench     throughput figures               (not built yet: issue 4)
+  replay    spans from a pcap, pcapng or recording, as JSON Lines
+  bench     captures through the pipeline: throughput, memory, agreement with tshark
   portal    the manifest portal              (not built yet: issue 9)
 
 'hydrophone <command> --help' describes a command's options.`;
 
 const NOT_YET: Record<string, string> = {
-  bench: 'the bench harness is not built yet',
   portal: 'the portal is not built yet',
 };
 
@@ -37,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'replay':
       return replayCommand(rest);
+    case 'bench':
+      return benchCommand(rest);
     case undefined:
     case 'help':
     case '--help':
