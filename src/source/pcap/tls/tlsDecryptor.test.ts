@@ -104,6 +104,21 @@ describe('TlsDecryptor on conversations recorded between Node tls peers', () => 
     expect(sha256(text.server)).toBe(c.connections[0]!.sent.server.sha256);
   });
 
+  it('skips accepted 0-RTT early data (and EndOfEarlyData) like a server that rejects it, then decrypts', () => {
+    const c = nodeCase('tls13-early-data');
+    const [first, resumed] = c.connections;
+    const keylog = parseKeyLog(c.keylog.join('\n'));
+    expect(keylog.unusedLines).toBeGreaterThan(0); // CLIENT_EARLY_TRAFFIC_SECRET, not used
+    const plain = new TlsDecryptor(keylog);
+    replay(plain, first!.segments);
+    expect(plain.stats.skippedRecords).toBe(0);
+    const d = new TlsDecryptor(keylog);
+    const { text } = replay(d, resumed!.segments);
+    expect(d.stats.skippedRecords).toBe(2);
+    expect(d.stats.failedRecords).toBe(0);
+    expect(text.client.toString()).toBe('late line after the handshake\n');
+  });
+
   it('gives the same plaintext whatever the chunking and however the directions interleave', () => {
     for (const name of ['tls13-hrr', 'tls12-cbc-mte']) {
       const c = nodeCase(name);

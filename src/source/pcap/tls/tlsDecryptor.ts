@@ -46,6 +46,7 @@ export interface TlsDecryptorStats {
 
 /** Records waiting for the other direction's hello, per direction. */
 const MAX_PENDING_BYTES = 1 << 20;
+const MAX_PENDING_RECORDS = 4096;
 
 const TLS12 = 0x0303;
 const TLS13 = 0x0304;
@@ -59,6 +60,7 @@ interface Direction {
   readonly name: TlsDirection;
   readonly framer: RecordFramer;
   readonly handshake: HandshakeReader;
+  /** Framed records not yet processed: more than one only while waiting for the other direction. */
   readonly pending: TlsRecord[];
   pendingBytes: number;
   /** Records framed so far (1-based index of the current record in reasons). */
@@ -152,9 +154,9 @@ export class TlsDecryptor {
       this.#fail(dir, `${from} stream is not TLS: ${dir.framer.malformed}`);
     }
     this.#pump(out);
-    if (dir.stopped === undefined && dir.pendingBytes > MAX_PENDING_BYTES) {
+    if (dir.stopped === undefined && (dir.pendingBytes > MAX_PENDING_BYTES || dir.pending.length > MAX_PENDING_RECORDS)) {
       const other = from === 'client' ? 'server' : 'client';
-      this.#fail(dir, `over ${MAX_PENDING_BYTES} bytes of ${from} records waiting for the ${other}'s hello`);
+      this.#fail(dir, `over ${MAX_PENDING_BYTES} bytes or ${MAX_PENDING_RECORDS} ${from} records waiting for the ${other}'s hello`);
     }
     return out;
   }
@@ -178,11 +180,14 @@ export class TlsDecryptor {
     for (let progress = true; progress;) {
       progress = false;
       for (const dir of [this.#client, this.#server]) {
-        while (dir.stopped === undefined && dir.pending.length > 0) {
-          const record = dir.pending[0]!;
-          if (this.#record(dir, record, out) === 'blocked') break;
-          dir.pending.shift();
+        let done = 0;
+        for (const record of dir.pending) {
+          if (dir.stopped !== undefined || this.#record(dir, record, out) === 'blocked') break;
           dir.pendingBytes -= record.header.length + record.fragment.length;
+          done++;
+        }
+        if (done > 0) {
+          dir.pending.splice(0, done);
           progress = true;
         }
         if (dir.stopped !== undefined) {
@@ -237,14 +242,15 @@ export class TlsDecryptor {
   #plaintextRecord(dir: Direction, record: TlsRecord): Step {
     const firstClientRecord = dir.name === 'client' && dir.hellos === 0;
     const noClientHello = 'client stream does not start with a ClientHello (connection began before the capture?)';
-    if (firstClientRecord && record.type !== ContentType.handshake) {
+    // A ClientHello may span records (large post-quantum key shares), so only its first byte is checked here.
+    if (firstClientRecord && dir.framed === 1
+      && (record.type !== ContentType.handshake || record.fragment[0] !== HandshakeType.clientHello)) {
       this.#fail(dir, noClientHello);
       return 'done';
     }
     switch (record.type) {
       case ContentType.handshake:
         this.#handshakeBytes(dir, record.fragment, false);
-        if (firstClientRecord && dir.hellos === 0 && dir.stopped === undefined) this.#fail(dir, noClientHello);
         return 'done';
       case ContentType.changeCipherSpec: {
         const hello = this.#serverHellos.at(-1);

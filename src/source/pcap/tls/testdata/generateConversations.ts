@@ -40,6 +40,8 @@ interface Case {
   connections?: number;
   /** Drive the client with openssl s_client and send KeyUpdates. */
   keyUpdate?: boolean;
+  /** openssl s_server and s_client: a resumed connection sending 0-RTT early data. */
+  earlyData?: boolean;
 }
 
 const CASES: Case[] = [
@@ -56,6 +58,10 @@ const CASES: Case[] = [
   },
   { name: 'tls13-resumption', version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', what: 'TLS 1.3 PSK resumption', connections: 2 },
   { name: 'tls13-keyupdate', version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', what: 'TLS 1.3 KeyUpdate (openssl s_client)', keyUpdate: true },
+  {
+    name: 'tls13-early-data', version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', earlyData: true,
+    what: 'TLS 1.3 resumption with accepted 0-RTT early data (openssl s_server/s_client); the early data is skipped',
+  },
   { name: 'tls12-aes128gcm', version: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', what: 'TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256' },
   { name: 'tls12-chacha20', version: 'TLSv1.2', cipher: 'ECDHE-RSA-CHACHA20-POLY1305', what: 'TLS 1.2 ECDHE-RSA-CHACHA20-POLY1305' },
   { name: 'tls12-cbc-etm', version: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-SHA256', what: 'TLS 1.2 AES-128-CBC-SHA256, encrypt_then_mac' },
@@ -217,6 +223,49 @@ async function keyUpdateCase(c: Case, creds: { key: Buffer; cert: Buffer }, dir:
   return { keylog, connections: [{ segments, sent: { client: digest(clientSent), server: digest(serverSent) } }] };
 }
 
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  const port = await listen(probe);
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
+/**
+ * Node cannot do 0-RTT, so both ends are openssl: a first connection gets a
+ * ticket, the second resumes and sends early data (accepted by s_server
+ * -early_data). `sent` holds what we expect decrypted: the data after the
+ * handshake, not the early data (we do not use CLIENT_EARLY_TRAFFIC_SECRET).
+ */
+async function earlyDataCase(c: Case, dir: string): Promise<{ keylog: string[]; connections: Connection[] }> {
+  const serverPort = await freePort();
+  const server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${serverPort}`, '-cert', join(dir, 'cert.pem'), '-key', join(dir, 'key.pem'),
+    '-tls1_3', '-ciphersuites', c.cipher, '-early_data', '-naccept', '2'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  await sleep(700);
+  const proxy = recordingProxy(serverPort);
+  const proxyPort = await listen(proxy.server);
+  const keylogFile = join(dir, 'early.keylog');
+  writeFileSync(join(dir, 'early.txt'), 'early data line, sent before the handshake completes\n');
+  const connections: Connection[] = [];
+  const runs = [
+    { args: ['-sess_out', join(dir, 'session.pem')], late: 'first connection, getting a ticket\n' },
+    { args: ['-sess_in', join(dir, 'session.pem'), '-early_data', join(dir, 'early.txt')], late: 'late line after the handshake\n' },
+  ];
+  for (const run of runs) {
+    const recorded = proxy.next();
+    const client = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${proxyPort}`, '-tls1_3', '-ciphersuites', c.cipher,
+      '-keylogfile', keylogFile, ...run.args], { stdio: ['pipe', 'ignore', 'ignore'] });
+    await sleep(500);
+    client.stdin.write(run.late);
+    await sleep(500);
+    client.stdin.end();
+    connections.push({ segments: await recorded, sent: { client: digest(run.late), server: digest('') } });
+  }
+  server.kill();
+  proxy.server.close();
+  const keylog = readFileSync(keylogFile, 'latin1').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return { keylog, connections };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tls-testdata-'));
   try {
@@ -225,7 +274,8 @@ async function main(): Promise<void> {
     const creds = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
     const cases = [];
     for (const c of CASES) {
-      const { keylog, connections } = c.keyUpdate ? await keyUpdateCase(c, creds, dir) : await nodeCase(c, creds);
+      const { keylog, connections } = c.keyUpdate ? await keyUpdateCase(c, creds, dir)
+        : c.earlyData ? await earlyDataCase(c, dir) : await nodeCase(c, creds);
       cases.push({ name: c.name, what: c.what, version: c.version, cipher: c.cipher, keylog, connections });
       console.log(`${c.name}: ${connections.length} connection(s), ${connections.map((x) => x.segments.length).join('+')} segments, ${keylog.length} key log lines`);
     }
