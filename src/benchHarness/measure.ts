@@ -4,7 +4,7 @@
  * comparison. Runs in a process of its own per file, so peak RSS is the
  * file's.
  */
-import { readCapture, type CaptureStats } from '../source/pcap/index.ts';
+import { readDecryptedCapture, readKeyLog, type DecryptedCaptureStats } from '../source/pcap/index.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { replaySpanBuilder } from '../cli/replay.ts';
 import { emptyObserved, observedFromSpans, type Observed } from './agreement.ts';
@@ -24,7 +24,7 @@ export interface OurFigures {
   error?: string;
 }
 
-export async function measure(file: string, perspective: 'server' | 'client', keepKeys: boolean): Promise<{ figures: OurFigures; observed?: Observed }> {
+export async function measure(file: string, perspective: 'server' | 'client', keepKeys: boolean, keylogFile?: string): Promise<{ figures: OurFigures; observed?: Observed }> {
   const observed = emptyObserved();
   let spans = 0;
   const pipeline = new Pipeline(
@@ -38,8 +38,9 @@ export async function measure(file: string, perspective: 'server' | 'client', ke
     { spanBuilder: replaySpanBuilder('capture') },
   );
   const t0 = process.hrtime.bigint();
-  const source = readCapture(file, { perspective, comm: 'pcap' });
-  let stats: CaptureStats | undefined;
+  const keylog = keylogFile !== undefined ? readKeyLog(keylogFile) : undefined;
+  const source = readDecryptedCapture(file, { perspective, comm: 'pcap', keylog });
+  let stats: DecryptedCaptureStats | undefined;
   let error: string | undefined;
   try {
     for (;;) {
@@ -58,8 +59,8 @@ export async function measure(file: string, perspective: 'server' | 'client', ke
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const p = pipeline.stats();
   const drops = Object.values(p.parsers).reduce((n, s) => n + s.droppedByGap, 0) + p.tracker.evictedLru;
-  const packets = stats?.packets ?? 0;
-  const bytes = stats?.bytes ?? 0;
+  const packets = stats?.capture.packets ?? 0;
+  const bytes = stats?.capture.bytes ?? 0;
   const figures: OurFigures = {
     file,
     packets,

@@ -29,9 +29,9 @@ async function tshark(args: string[]): Promise<string> {
  * tshark's time for one pass that dissects HTTP and HTTP/2 and prints a
  * field per exchange frame: the least it needs to do what we do.
  */
-export async function tsharkSeconds(file: string, decodeAs: readonly string[]): Promise<number> {
+export async function tsharkSeconds(file: string, decodeAs: readonly string[], extra: readonly string[] = []): Promise<number> {
   const t0 = process.hrtime.bigint();
-  await tshark(['-r', file, ...decodeAs.flatMap((x) => ['-d', x]), '-Y', 'http || http2', '-T', 'fields', '-e', 'frame.number']);
+  await tshark(['-r', file, ...extra, ...decodeAs.flatMap((x) => ['-d', x]), '-Y', 'http || http2', '-T', 'fields', '-e', 'frame.number']);
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
@@ -52,9 +52,10 @@ function headersOf(frame: Json): Map<string, string> {
   return out;
 }
 
-export async function tsharkObserved(file: string, decodeAs: readonly string[]): Promise<{ observed: Observed; seconds: number }> {
+/** `extra`: more tshark options, e.g. ['-o', 'tls.keylog_file:F'] to decrypt TLS. */
+export async function tsharkObserved(file: string, decodeAs: readonly string[], extra: readonly string[] = []): Promise<{ observed: Observed; seconds: number }> {
   const t0 = process.hrtime.bigint();
-  const d = decodeAs.flatMap((x) => ['-d', x]);
+  const d = [...extra, ...decodeAs.flatMap((x) => ['-d', x])];
   const observed = emptyObserved();
 
   // HTTP/1.x: requests by frame number, responses name their request's frame.

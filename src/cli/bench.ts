@@ -29,6 +29,7 @@ bytes, spans, wall time, MB/s, packets/s, spans/s, peak RSS, gaps, drops.
   --decode-as X       tshark decode-as (tcp.port==N,proto); corpus files get
                       theirs from MANIFEST.tsv
   --perspective P     server (default) or client
+  --keylog FILE       TLS secrets (SSLKEYLOGFILE) to decrypt HTTPS
   --json              one JSON object per file`;
 
 interface Result extends OurFigures {
@@ -41,8 +42,9 @@ interface Result extends OurFigures {
 const main = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
 
 /** Measures one file in a child process; returns its figures (and keys when comparing). */
-async function measureInChild(file: string, perspective: string, keys: boolean): Promise<{ figures: OurFigures; observed?: Observed }> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', main, 'bench', '--one', file, '--perspective', perspective, ...(keys ? ['--keys'] : [])], {
+async function measureInChild(file: string, perspective: string, keys: boolean, keylog?: string): Promise<{ figures: OurFigures; observed?: Observed }> {
+  const args = ['--one', file, '--perspective', perspective, ...(keys ? ['--keys'] : []), ...(keylog ? ['--keylog', keylog] : [])];
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', main, 'bench', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const out: Buffer[] = [];
@@ -87,6 +89,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       compare: { type: 'string' },
       'decode-as': { type: 'string', multiple: true },
       perspective: { type: 'string' },
+      keylog: { type: 'string' },
       json: { type: 'boolean' },
       one: { type: 'string' },
       keys: { type: 'boolean' },
@@ -101,7 +104,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const perspective = choice('perspective', values.perspective, ['server', 'client'] as const) ?? 'server';
   if (values.one !== undefined) {
     // The child's side of measureInChild.
-    process.stdout.write(JSON.stringify(await measure(values.one, perspective, values.keys ?? false)));
+    process.stdout.write(JSON.stringify(await measure(values.one, perspective, values.keys ?? false, values.keylog)));
     return 0;
   }
   if (positionals.length === 0) throw new UsageError(`bench needs at least one capture file\n\n${HELP}`);
@@ -113,12 +116,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const looped = repeat > 1 ? loopCapture(original, repeat) : undefined;
     const file = looped?.file ?? original;
     try {
-      const { figures, observed } = await measureInChild(file, perspective, compare !== undefined);
+      const { figures, observed } = await measureInChild(file, perspective, compare !== undefined, values.keylog);
       const result: Result = { ...figures, file: original, repeat };
       if (compare) {
         const decodeAs = [...decodeAsFromManifest(original), ...(values['decode-as'] ?? [])];
-        const seconds = await tsharkSeconds(file, decodeAs);
-        const theirs = (await tsharkObserved(file, decodeAs)).observed;
+        const tsharkOptions = values.keylog ? ['-o', `tls.keylog_file:${path.resolve(values.keylog)}`] : [];
+        const seconds = await tsharkSeconds(file, decodeAs, tsharkOptions);
+        const theirs = (await tsharkObserved(file, decodeAs, tsharkOptions)).observed;
         const per = {
           http1: agreement(observed!.http1, theirs.http1),
           http2: agreement(observed!.http2, theirs.http2),

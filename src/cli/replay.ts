@@ -9,20 +9,22 @@ import { JsonLinesSink } from '../sinks/stdoutSink.ts';
 import { readRecording } from '../recording/recordingReader.ts';
 import { UsageError } from './usageError.ts';
 import { choice } from './options.ts';
-import { isPacketCapture, readCapture } from '../source/pcap/index.ts';
+import { isPacketCapture, readDecryptedCapture, readKeyLog, type TlsStats } from '../source/pcap/index.ts';
 import { reportPipeline } from './summary.ts';
 import { SpanBuilder } from '../spans/spanBuilder.ts';
 import { IdGenerator } from '../spans/ids.ts';
 import { ProcessNames } from '../enrichment/processNames.ts';
 
-const HELP = `usage: hydrophone replay <file.pcap|file.pcapng|recording> [--perspective server|client]
+const HELP = `usage: hydrophone replay <file.pcap|file.pcapng|recording> [--perspective server|client] [--keylog FILE]
 
 Spans, as JSON Lines, from a packet capture or a recording made by
 'hydrophone capture --out', through the same pipeline as live traffic.
 No privileges needed.
 
   --perspective P   for captures: whose spans, the server's (default) or
-                    the client's (kind SERVER or CLIENT)`;
+                    the client's (kind SERVER or CLIENT)
+  --keylog FILE     TLS secrets (SSLKEYLOGFILE format) to decrypt HTTPS in a
+                    capture; without it TLS connections are counted and skipped`;
 
 function firstBytes(file: string): Buffer {
   const fd = openSync(file, 'r');
@@ -43,6 +45,12 @@ export function replaySpanBuilder(host: string, ids = new IdGenerator()): SpanBu
   return new SpanBuilder(ids, new ProcessNames(null), host);
 }
 
+function reportTls(tls: TlsStats): void {
+  if (tls.connections === 0) return;
+  const why = Object.entries(tls.reasons).map(([r, n]) => `${n}: ${r}`).join('; ');
+  process.stderr.write(`hydrophone: ${tls.connections} TLS connections: ${tls.decrypted} decrypted, ${tls.skipped} skipped${why ? ` (${why})` : ''}\n`);
+}
+
 /** The host named in a recording's header (the reader validates the rest). */
 function readHeaderHost(file: string): string {
   const fd = openSync(file, 'r');
@@ -61,7 +69,7 @@ function readHeaderHost(file: string): string {
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { perspective: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { perspective: { type: 'string' }, keylog: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
   if (values.help) {
@@ -74,9 +82,22 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const capture = isPacketCapture(firstBytes(file));
   const sink = new JsonLinesSink();
   const pipeline = new Pipeline(sink, { spanBuilder: replaySpanBuilder(capture ? 'capture' : readHeaderHost(file)) });
+  const keylog = values.keylog !== undefined ? readKeyLog(values.keylog) : undefined;
+  if (keylog && !capture) throw new UsageError('--keylog applies to packet captures; a recording holds what the sensor saw');
   try {
-    const source = capture ? readCapture(file, { perspective, comm: 'pcap' }) : readRecording(file);
-    for await (const batch of source) pipeline.accept(batch);
+    if (capture) {
+      const source = readDecryptedCapture(file, { perspective, comm: 'pcap', keylog });
+      for (;;) {
+        const r = await source.next();
+        if (r.done) {
+          reportTls(r.value.tls);
+          break;
+        }
+        pipeline.accept(r.value);
+      }
+    } else {
+      for await (const batch of readRecording(file)) pipeline.accept(batch);
+    }
   } finally {
     // What was read before a bad line still becomes spans.
     await pipeline.close();

@@ -30,6 +30,8 @@ export interface ConnContext {
   /** client or server for this process, from connect/accept or from the bytes. */
   readonly role: Exclude<Role, 'unknown'>;
   readonly protocol: string;
+  /** The bytes came decrypted from TLS (uprobes, or a capture with a key log). */
+  readonly tls: boolean;
 }
 
 export type ExchangeSink = (conn: ConnContext, exchange: Exchange) => void;
@@ -56,6 +58,7 @@ interface Tracked {
   parser?: ConnectionParser;
   requestsOn: Direction;
   role: Exclude<Role, 'unknown'>;
+  tls: boolean;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -166,6 +169,7 @@ export class ConnectionTracker {
       state: 'inferring',
       requestsOn: open.role === 'server' ? 'ingress' : 'egress',
       role: open.role === 'server' ? 'server' : 'client',
+      tls: false,
     };
     this.conns.set(open.conn, t);
     let set = this.byPid.get(open.pid);
@@ -189,6 +193,7 @@ export class ConnectionTracker {
       t = this.track(synthetic, -1);
     }
     t.lastNs = ev.tsNs;
+    if (ev.tls) t.tls = true;
     const out: Delivery[] = [];
     const stream = t.streams[ev.direction];
     stream.push(ev, out);
@@ -244,7 +249,7 @@ export class ConnectionTracker {
     }
     if (chosen.requestsOn) t.requestsOn = chosen.requestsOn;
     if (t.open.role === 'unknown') t.role = t.requestsOn === 'ingress' ? 'server' : 'client';
-    const ctx: ConnContext = { open: t.open, role: t.role, protocol: chosen.protocol.name };
+    const ctx: ConnContext = { open: t.open, role: t.role, protocol: chosen.protocol.name, tls: t.tls };
     t.protocol = chosen.protocol;
     t.parser = chosen.protocol.createParser((exchange) => this.onExchange(ctx, exchange));
     t.state = 'parsing';

@@ -85,6 +85,7 @@ export class SpanBuilder {
     if (server && clientKey) parentSpanId = this.ids.spanId(`c:${clientKey}`);
 
     const attributes: Record<string, AttributeValue> = { ...ex.attributes };
+    if (conn.tls && attributes['url.scheme'] === 'http') attributes['url.scheme'] = 'https';
     if (open.family !== 'unix' && open.remote.address) {
       attributes['network.transport'] = 'tcp';
       attributes['network.type'] = open.family;

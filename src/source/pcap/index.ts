@@ -6,3 +6,5 @@
 export { readCapture, isPacketCapture, PacketCaptureSource, type CaptureOptions, type CaptureStats } from './captureSource.ts';
 export { CaptureError } from './captureError.ts';
 export type { Perspective } from './tcpReassembler.ts';
+export { readDecryptedCapture, readKeyLog, type DecryptedCaptureStats } from './decryptedCapture.ts';
+export type { TlsStats } from './tlsLayer.ts';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../pipeline/pipeline.ts';
 import type { Span } from '../../spans/span.ts';
-import { CaptureError, PacketCaptureSource, type CaptureOptions } from './index.ts';
+import { CaptureError, PacketCaptureSource, readDecryptedCapture, readKeyLog, type CaptureOptions, type TlsStats } from './index.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CAPTURES = path.join(projectRoot, '../shared/captures');
@@ -103,7 +103,7 @@ const HTTP: Expectation[] = [
   { file: 'packt-grpc-server-streaming.pcapng', spans: 1, tshark: '1 gRPC call' },
   {
     file: 'zeek-tls12-decryption.pcap', spans: 0, tshark: '1 request after decryption with the key log',
-    why: 'TLS: packets carry ciphertext; the live sensor gets plaintext from TLS uprobes, a capture cannot',
+    why: 'TLS without --keylog: ciphertext is counted and skipped (with the key log: see "TLS captures" below)',
   },
   { file: 'zeek-tls12-stream-keylog.pcap', spans: 0, tshark: '16 requests after decryption with the key log', why: 'TLS, as above' },
 ];
@@ -155,5 +155,45 @@ describe.skipIf(!available)('real captures', () => {
     const { spans } = await replay('packt-grpc-unary.pcapng');
     expect(spans[0]).toMatchObject({ name: 'greet.GreetService/Greet' });
     expect(spans[0]!.attributes).toMatchObject({ 'network.type': 'ipv6', 'network.peer.address': '::1', 'rpc.grpc.status_code': 0 });
+  });
+});
+
+describe.skipIf(!available)('TLS captures', () => {
+  async function replayTls(file: string, keylog?: string) {
+    const spans: Span[] = [];
+    const pipeline = new Pipeline({ write: (s) => void spans.push(...s), close: async () => {} });
+    const source = readDecryptedCapture(path.join(CAPTURES, file), keylog ? { keylog: readKeyLog(path.join(CAPTURES, keylog)) } : {});
+    let tls: TlsStats | undefined;
+    for (;;) {
+      const r = await source.next();
+      if (r.done) {
+        tls = r.value.tls;
+        break;
+      }
+      pipeline.accept(r.value);
+    }
+    await pipeline.close();
+    return { spans, tls: tls! };
+  }
+
+  it.each([
+    ['zeek-tls12-decryption.pcap', 'zeek-tls12-decryption.keylog', ['GET / 301']],
+    ['zeek-tls12-stream-keylog.pcap', 'zeek-tls12-stream-keylog.keylog', null],
+  ] as const)('%s with its key log replays like HTTP, as tshark decrypts it', async (file, keylog, names) => {
+    const { spans, tls } = await replayTls(file, keylog);
+    expect(tls).toMatchObject({ connections: 1, decrypted: 1, skipped: 0 });
+    const expected = file === 'zeek-tls12-stream-keylog.pcap' ? 16 : 1;
+    expect(spans).toHaveLength(expected);
+    if (names) expect(spans.map((s) => `${s.name} ${s.attributes['http.response.status_code']}`)).toEqual(names);
+    expect(spans.every((s) => s.attributes['url.scheme'] === 'https')).toBe(true);
+  });
+
+  it('without a key log, or with the wrong one, TLS is counted and skipped with the reason', async () => {
+    const none = await replayTls('zeek-tls12-decryption.pcap');
+    expect(none.spans).toEqual([]);
+    expect(none.tls).toMatchObject({ connections: 1, decrypted: 0, skipped: 1, reasons: { 'no --keylog given': 1 } });
+    const wrong = await replayTls('zeek-tls12-decryption.pcap', 'zeek-tls12-stream-keylog.keylog');
+    expect(wrong.spans).toEqual([]);
+    expect(Object.keys(wrong.tls.reasons)[0]).toMatch(/^no key for client random/);
   });
 });
