@@ -1,18 +1,19 @@
 /*
- * The delivery load: one process writes <count> messages of <size> bytes as
- * fast as it can into a loopback TCP connection while a second thread of
- * the same process drains the other end, reading at most 16 KiB (the
+ * The delivery load: one process writes <count> messages of <size> bytes,
+ * as fast as it can, into <connections> loopback TCP connections (one
+ * writer thread each, the count split between them), while one reader
+ * thread per connection drains the other end, reading at most 16 KiB (the
  * sensor's default capture) per read so that every byte of both directions
  * can be captured. Both ends belong to this pid, so a sensor filtered to it
  * reports one egress event per write and one ingress event per read.
  *
  * Prints "ready <pid>" once connected and waits for a line on stdin; the
- * reader thread starts only then (a read already blocked when the sensor
- * attaches would have no entry to match its exit). Prints one JSON line:
- * {"size", "count", "writes", "reads", "bytesWritten", "bytesRead",
- *  "seconds", "cpuSeconds"}.
+ * threads start only then (a read already blocked when the sensor attaches
+ * would have no entry to match its exit). Prints one JSON line:
+ * {"size", "count", "connections", "writes", "reads", "bytesWritten",
+ *  "bytesRead", "seconds", "cpuSeconds"}.
  *
- * usage: firehose <size> <count>
+ * usage: firehose <size> <count> [connections]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,12 +28,16 @@
 #include <unistd.h>
 
 #define READ_MAX 16384
+#define CONNECTIONS_MAX 16
 
-struct reader {
-	int fd;
-	long long expected;
-	long long bytes;
-	long reads;
+struct connection {
+	int client, server;
+	const char *msg;
+	size_t size;
+	long count;
+	pthread_t writer, reader;
+	long long written, read;
+	long writes, reads;
 };
 
 static void die(const char *what)
@@ -41,14 +46,11 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void loopback_pair(int *client, int *server)
+static void loopback_pair(int listener, int *client, int *server)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in addr;
 	socklen_t len = sizeof(addr);
-	int listener = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof(addr)) || listen(listener, 1))
-		die("listen");
 	if (getsockname(listener, (struct sockaddr *)&addr, &len))
 		die("getsockname");
 	*client = socket(AF_INET, SOCK_STREAM, 0);
@@ -57,22 +59,46 @@ static void loopback_pair(int *client, int *server)
 	*server = accept(listener, NULL, NULL);
 	if (*server < 0)
 		die("accept");
-	close(listener);
+}
+
+static void *write_all(void *arg)
+{
+	struct connection *c = arg;
+
+	for (long i = 0; i < c->count; i++) {
+		size_t off = 0;
+
+		/* A blocking stream write may still return short on a signal. */
+		while (off < c->size) {
+			ssize_t n = write(c->client, c->msg + off, c->size - off);
+
+			if (n <= 0)
+				die("write");
+			off += n;
+			c->written += n;
+			c->writes++;
+		}
+	}
+	return NULL;
 }
 
 static void *drain(void *arg)
 {
-	struct reader *r = arg;
-	static char buf[READ_MAX];
+	struct connection *c = arg;
+	const long long expected = (long long)c->size * c->count;
+	char *buf = malloc(READ_MAX);
 
-	while (r->bytes < r->expected) {
-		ssize_t n = read(r->fd, buf, sizeof(buf));
+	if (!buf)
+		die("malloc");
+	while (c->read < expected) {
+		ssize_t n = read(c->server, buf, READ_MAX);
 
 		if (n <= 0)
 			die("read");
-		r->bytes += n;
-		r->reads++;
+		c->read += n;
+		c->reads++;
 	}
+	free(buf);
 	return NULL;
 }
 
@@ -86,59 +112,66 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct connection conns[CONNECTIONS_MAX] = {};
 	char line[64];
-	int client, server;
-	pthread_t thread;
 	struct rusage ru;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s <size> <count>\n", argv[0]);
+		fprintf(stderr, "usage: %s <size> <count> [connections]\n", argv[0]);
 		return 2;
 	}
 	size_t size = strtoul(argv[1], NULL, 10);
 	long count = strtol(argv[2], NULL, 10);
+	int n = argc > 3 ? atoi(argv[3]) : 1;
 	char *msg = malloc(size);
-	long long written = 0;
-	long writes = 0;
 
-	if (!size || count <= 0 || !msg) {
+	if (!size || count < n || n < 1 || n > CONNECTIONS_MAX || !msg) {
 		fprintf(stderr, "bad arguments\n");
 		return 2;
 	}
 	for (size_t i = 0; i < size; i++)
 		msg[i] = 'a' + i % 26;
-	loopback_pair(&client, &server);
+	int listener = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof(addr)) || listen(listener, n))
+		die("listen");
+	for (int i = 0; i < n; i++) {
+		loopback_pair(listener, &conns[i].client, &conns[i].server);
+		conns[i].msg = msg;
+		conns[i].size = size;
+		conns[i].count = count / n + (i < count % n);
+	}
+	close(listener);
 	printf("ready %d\n", getpid());
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin))
 		return 1;
 
-	struct reader r = { .fd = server, .expected = (long long)size * count };
 	double start = now_s();
 
-	if (pthread_create(&thread, NULL, drain, &r))
-		die("pthread_create");
-	for (long i = 0; i < count; i++) {
-		size_t off = 0;
-
-		/* A blocking stream write may still return short on a signal. */
-		while (off < size) {
-			ssize_t n = write(client, msg + off, size - off);
-
-			if (n <= 0)
-				die("write");
-			off += n;
-			written += n;
-			writes++;
-		}
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&conns[i].reader, NULL, drain, &conns[i]) ||
+		    pthread_create(&conns[i].writer, NULL, write_all, &conns[i]))
+			die("pthread_create");
 	}
-	pthread_join(thread, NULL);
+	long long written = 0, bytes_read = 0;
+	long writes = 0, reads = 0;
+
+	for (int i = 0; i < n; i++) {
+		pthread_join(conns[i].writer, NULL);
+		pthread_join(conns[i].reader, NULL);
+		written += conns[i].written;
+		bytes_read += conns[i].read;
+		writes += conns[i].writes;
+		reads += conns[i].reads;
+	}
 	double seconds = now_s() - start;
 
 	getrusage(RUSAGE_SELF, &ru);
-	printf("{\"size\":%zu,\"count\":%ld,\"writes\":%ld,\"reads\":%ld,\"bytesWritten\":%lld,"
-	       "\"bytesRead\":%lld,\"seconds\":%.6f,\"cpuSeconds\":%.6f}\n",
-	       size, count, writes, r.reads, written, r.bytes, seconds,
+	printf("{\"size\":%zu,\"count\":%ld,\"connections\":%d,\"writes\":%ld,\"reads\":%ld,"
+	       "\"bytesWritten\":%lld,\"bytesRead\":%lld,\"seconds\":%.6f,\"cpuSeconds\":%.6f}\n",
+	       size, count, n, writes, reads, written, bytes_read, seconds,
 	       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	return 0;
 }

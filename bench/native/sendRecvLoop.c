@@ -4,7 +4,8 @@
  * per iteration. Prints "ready <pid>" once the pair is connected and waits
  * for a line on stdin before the loop, so that a sensor filtered to this pid
  * is attached before the first hooked syscall. Prints one JSON line:
- * {"size", "iterations", "nsPerSyscall"} (the warm-up is not timed).
+ * {"size", "iterations", "warmup", "nsPerSyscall", "cpuSeconds"}; the
+ * warm-up is not timed, cpuSeconds is the process's CPU time since start.
  *
  * usage: sendRecvLoop <size> <iterations> [warmup]
  */
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,7 +99,11 @@ int main(int argc, char **argv)
 	round_trips(client, server, msg, buf, size, iterations);
 	double elapsed = now_ns() - start;
 
-	printf("{\"size\":%zu,\"iterations\":%ld,\"warmup\":%ld,\"nsPerSyscall\":%.1f}\n",
-	       size, iterations, warmup, elapsed / (2.0 * iterations));
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	printf("{\"size\":%zu,\"iterations\":%ld,\"warmup\":%ld,\"nsPerSyscall\":%.1f,\"cpuSeconds\":%.6f}\n",
+	       size, iterations, warmup, elapsed / (2.0 * iterations),
+	       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	return 0;
 }
