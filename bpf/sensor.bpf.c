@@ -140,6 +140,8 @@ int hp_proc_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
+	/* A thread killed inside a hooked syscall never reached its exit hook. */
+	bpf_map_delete_elem(&hp_pending, &pid_tgid);
 	/* Fires per thread: only the thread group's leader ends the process. */
 	if ((__u32)pid_tgid != pid_tgid >> 32)
 		return 0;

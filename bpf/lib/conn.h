@@ -24,14 +24,20 @@ static __always_inline void hp_process_comm(char comm[HP_COMM_LEN])
 		bpf_get_current_comm(comm, HP_COMM_LEN);
 }
 
-/* Ring buffer output with adaptive wake-up (see hp_config.wakeup_bytes). */
+/* Ring buffer output with adaptive wake-up (see hp_config.wakeup_bytes):
+ * only the record that makes the unread data cross the threshold wakes
+ * user space. Waking on every record above it (the backlog stays above
+ * under load) costs an interrupt per record; the addon's poll timeout
+ * collects whatever no record woke it for. */
 static __always_inline long hp_output(const struct hp_config *cfg, void *rec, __u64 size)
 {
 	__u64 flags = 0;
 	long err;
 
 	if (cfg->wakeup_bytes) {
-		flags = bpf_ringbuf_query(&hp_events, BPF_RB_AVAIL_DATA) + size >= cfg->wakeup_bytes
+		__u64 before = bpf_ringbuf_query(&hp_events, BPF_RB_AVAIL_DATA);
+
+		flags = before < cfg->wakeup_bytes && before + size >= cfg->wakeup_bytes
 				? BPF_RB_FORCE_WAKEUP
 				: BPF_RB_NO_WAKEUP;
 	}

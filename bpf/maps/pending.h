@@ -19,8 +19,10 @@ enum hp_pending_kind {
 };
 
 struct {
-	/* LRU: a thread killed inside a syscall never reaches the exit hook. */
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	/* A plain hash: an LRU update costs a few hundred ns more on every
+	 * hooked syscall. A thread that dies inside a syscall never reaches the
+	 * exit hook; its entry is removed when the thread exits (lib/proc.h). */
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct hp_pending);
