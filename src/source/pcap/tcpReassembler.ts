@@ -196,12 +196,50 @@ export class TcpReassembler {
     return this.conns.size;
   }
 
+  /** The last packet's ends, as numbers, and the keys made from them. */
+  private readonly lastEnds = new Uint32Array(10);
+  private lastLen = -1;
+  private lastKeys = { src: '', dst: '', key: '' };
+  private lastSwapped = { src: '', dst: '', key: '' };
+
+  /**
+   * The string keys of a segment's ends and connection. Consecutive packets
+   * usually belong to one flow: comparing a few numbers with the previous
+   * packet's ends saves building three strings per packet.
+   */
+  private keysOf(d: Buffer, seg: TcpSegment): { src: string; dst: string; key: string } {
+    const words = seg.addrLen >> 2;
+    const e = this.lastEnds;
+    let same = this.lastLen === seg.addrLen && e[8] === seg.srcPort && e[9] === seg.dstPort;
+    for (let i = 0; same && i < words; i++) {
+      same = e[i] === d.readUInt32LE(seg.srcAddr + 4 * i) && e[4 + i] === d.readUInt32LE(seg.dstAddr + 4 * i);
+    }
+    if (same) return this.lastKeys;
+    // The other direction of the same flow (a response after a request).
+    let swapped = this.lastLen === seg.addrLen && e[8] === seg.dstPort && e[9] === seg.srcPort;
+    for (let i = 0; swapped && i < words; i++) {
+      swapped = e[i] === d.readUInt32LE(seg.dstAddr + 4 * i) && e[4 + i] === d.readUInt32LE(seg.srcAddr + 4 * i);
+    }
+    if (swapped) return this.lastSwapped;
+    for (let i = 0; i < words; i++) {
+      e[i] = d.readUInt32LE(seg.srcAddr + 4 * i);
+      e[4 + i] = d.readUInt32LE(seg.dstAddr + 4 * i);
+    }
+    e[8] = seg.srcPort;
+    e[9] = seg.dstPort;
+    this.lastLen = seg.addrLen;
+    const src = d.toString('latin1', seg.srcAddr, seg.srcAddr + seg.addrLen) + String.fromCharCode(seg.srcPort);
+    const dst = d.toString('latin1', seg.dstAddr, seg.dstAddr + seg.addrLen) + String.fromCharCode(seg.dstPort);
+    const key = src < dst ? src + dst : dst + src;
+    this.lastKeys = { src, dst, key };
+    this.lastSwapped = { src: dst, dst: src, key };
+    return this.lastKeys;
+  }
+
   /** One TCP segment, as decoded from `rec`. */
   segment(rec: PacketRecord, seg: TcpSegment): void {
     const d = rec.data;
-    const srcKey = d.toString('latin1', seg.srcAddr, seg.srcAddr + seg.addrLen) + String.fromCharCode(seg.srcPort);
-    const dstKey = d.toString('latin1', seg.dstAddr, seg.dstAddr + seg.addrLen) + String.fromCharCode(seg.dstPort);
-    const key = srcKey < dstKey ? srcKey + dstKey : dstKey + srcKey;
+    const { src: srcKey, key } = this.keysOf(d, seg);
     const flags = seg.flags;
     const syn = (flags & TcpFlag.SYN) !== 0;
     const ackFlag = (flags & TcpFlag.ACK) !== 0;
