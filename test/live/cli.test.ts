@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../src/native/addon.ts';
 import { bpfUnavailableReason } from '../support/privileges.ts';
+import { SHARED_CAPTURES, sharedCapturesMissing } from '../support/sharedCaptures.ts';
 import { freePort, run, startServer, type Server } from '../support/peers.ts';
 
 const cli = path.join(projectRoot, 'bin/hydrophone');
@@ -29,7 +30,8 @@ describe('CLI without privileges', () => {
     [['capture', '--ring-buffer-mb', '3'], /--ring-buffer-mb must be a power of two, got 3/],
     [['capture', '--attach', 'fentry'], /--attach must be one of auto, kprobe, tracepoint, got 'fentry'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
-    [['bench'], /'bench': the bench harness is not built yet/],
+    [['bench'], /bench needs at least one capture file/],
+    [['portal'], /'portal': the portal is not built yet/],
     [['replay', '--perspective', 'middle', 'x.pcap'], /--perspective must be one of server, client, got 'middle'/],
     [['replay'], /replay takes one file, got 0/],
   ])('hydrophone %j fails with a clear usage error', (args, message) => {
@@ -39,8 +41,8 @@ describe('CLI without privileges', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it('replays a pcap into spans: server or client perspective', () => {
-    const file = path.join(projectRoot, '../shared/captures/zeek-http-pipelined-requests.pcap');
+  it.skipIf(sharedCapturesMissing())('replays a pcap into spans: server or client perspective', () => {
+    const file = path.join(SHARED_CAPTURES, 'zeek-http-pipelined-requests.pcap');
     for (const [perspective, kind] of [['server', 2], ['client', 3]] as const) {
       const r = hydrophone(['replay', file, '--perspective', perspective]);
       expect(r.code, r.stderr).toBe(0);
@@ -50,8 +52,8 @@ describe('CLI without privileges', () => {
     }
   });
 
-  it('stops at a truncated capture with the offset, after the spans before it', () => {
-    const whole = readFileSync(path.join(projectRoot, '../shared/captures/zeek-http-pipelined-requests.pcap'));
+  it.skipIf(sharedCapturesMissing())('stops at a truncated capture with the offset, after the spans before it', () => {
+    const whole = readFileSync(path.join(SHARED_CAPTURES, 'zeek-http-pipelined-requests.pcap'));
     const cut = path.join(work, 'cut.pcap');
     writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
     const r = hydrophone(['replay', cut]);

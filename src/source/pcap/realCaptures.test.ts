@@ -10,12 +10,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../pipeline/pipeline.ts';
+import { SHARED_CAPTURES, sharedCapturesMissing } from '../../../test/support/sharedCaptures.ts';
 import type { Span } from '../../spans/span.ts';
 import { CaptureError, PacketCaptureSource, readDecryptedCapture, readKeyLog, type CaptureOptions, type TlsStats } from './index.ts';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const CAPTURES = path.join(projectRoot, '../shared/captures');
-const available = existsSync(path.join(CAPTURES, 'MANIFEST.tsv'));
+const CAPTURES = SHARED_CAPTURES;
+const available = sharedCapturesMissing() === undefined;
 
 interface ManifestRow {
   filename: string;

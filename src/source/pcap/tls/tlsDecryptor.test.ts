@@ -1,3 +1,4 @@
+import { sharedCapturesMissing } from '../../../../test/support/sharedCaptures.ts';
 import { describe, expect, it } from 'vitest';
 import { HandshakeReader, parseServerHello } from './handshake.ts';
 import type { ServerHello } from './handshake.ts';
@@ -32,7 +33,7 @@ function countMatches(text: Buffer, re: RegExp): number {
   return (text.toString('latin1').match(re) ?? []).length;
 }
 
-describe('TlsDecryptor on the shared TLS 1.2 captures (Zeek test suite)', () => {
+describe.skipIf(sharedCapturesMissing())('TlsDecryptor on the shared TLS 1.2 captures (Zeek test suite)', () => {
   it.each([
     ['zeek-tls12-decryption', 1],
     ['zeek-tls12-stream-keylog', 16],
