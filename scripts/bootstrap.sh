@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 build_pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ python3 ca-certificates"
-test_pkgs="nginx-light curl wrk python3-venv tshark"
+test_pkgs="nginx-light curl wrk python3-venv tshark tcpdump"
 
 pkgs="$build_pkgs"
 test_peers=""
