@@ -14,7 +14,11 @@ export const KNOWN_METHODS = [
 ] as const;
 
 export interface Head {
-  /** Header names lower-cased; repeated fields joined with ", ". */
+  /**
+   * The header fields the parser and the span mapping use (USED_HEADERS),
+   * names lower-cased, repeated fields joined with ", ". Every field is
+   * checked for well-formedness; the others are not kept.
+   */
   readonly headers: ReadonlyMap<string, string>;
   /** Bytes of the head, blank line included. */
   readonly size: number;
@@ -55,6 +59,12 @@ function isToken(name: string): boolean {
   return name.length > 0;
 }
 
+/** Header fields that framing, pairing and span attributes read; no other leaves the head. */
+export const USED_HEADERS = new Set([
+  'host', 'user-agent', 'traceparent', 'content-length', 'transfer-encoding', 'content-type', 'upgrade', 'connection', 'expect',
+]);
+const USED_LENGTHS = new Set([...USED_HEADERS].map((h) => h.length));
+
 /** Header fields of `lines` (the lines after the start line), or undefined if one is malformed. */
 function parseFields(lines: readonly string[]): Map<string, string> | undefined {
   const headers = new Map<string, string>();
@@ -62,8 +72,12 @@ function parseFields(lines: readonly string[]): Map<string, string> | undefined 
     if (line === '') continue;
     const colon = line.indexOf(':');
     if (colon <= 0) return undefined;
-    const name = line.slice(0, colon).trim().toLowerCase();
+    // Field names have no surrounding space (RFC 9112 5.1); tolerate it anyway.
+    let name = line.charCodeAt(colon - 1) === 0x20 || line.charCodeAt(0) === 0x20 ? line.slice(0, colon).trim() : line.slice(0, colon);
     if (!isToken(name)) return undefined;
+    if (!USED_LENGTHS.has(name.length)) continue;
+    name = name.toLowerCase();
+    if (!USED_HEADERS.has(name)) continue;
     const value = line.slice(colon + 1).trim();
     const prev = headers.get(name);
     headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
