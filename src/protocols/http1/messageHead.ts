@@ -43,7 +43,8 @@ const latin1 = new TextDecoder('latin1');
 /** End of the head (index just past the blank line), or -1. Accepts bare LF. */
 function headEnd(buf: Buffer): number {
   const crlf = buf.indexOf(CRLFCRLF);
-  const lf = buf.indexOf(LFLF);
+  // A bare-LF blank line counts only if it comes first: look no further.
+  const lf = (crlf < 0 ? buf : buf.subarray(0, crlf + 2)).indexOf(LFLF);
   if (crlf < 0) return lf < 0 ? -1 : lf + 2;
   if (lf < 0 || crlf < lf) return crlf + 4;
   return lf + 2;

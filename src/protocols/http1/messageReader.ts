@@ -123,8 +123,11 @@ export class MessageReader<H extends Head> {
           break;
         }
         case 'head': {
-          if (this.queue.length === 0) return;
-          const step = this.grammar.parseHead(this.queue.peek(MAX_HEAD_BYTES));
+          const front = this.queue.front();
+          if (!front) return;
+          // Most heads sit whole in the first chunk: try it before copying more.
+          let step = this.grammar.parseHead(front.bytes.length > MAX_HEAD_BYTES ? front.bytes.subarray(0, MAX_HEAD_BYTES) : front.bytes);
+          if (step.kind === 'needMore' && this.queue.length > front.bytes.length) step = this.grammar.parseHead(this.queue.peek(MAX_HEAD_BYTES));
           if (step.kind === 'needMore') return;
           if (step.kind === 'invalid' || step.kind === 'ignored') {
             this.state = 'resync';
