@@ -24,7 +24,8 @@ No privileges needed.
   --perspective P   for captures: whose spans, the server's (default) or
                     the client's (kind SERVER or CLIENT)
   --keylog FILE     TLS secrets (SSLKEYLOGFILE format) to decrypt HTTPS in a
-                    capture; without it TLS connections are counted and skipped`;
+                    capture; without it TLS connections are counted and skipped
+  --routes MODE     collapse (default) or raw: see 'hydrophone run --help'`;
 
 function firstBytes(file: string): Buffer {
   const fd = openSync(file, 'r');
@@ -69,7 +70,7 @@ function readHeaderHost(file: string): string {
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { perspective: { type: 'string' }, keylog: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { perspective: { type: 'string' }, keylog: { type: 'string' }, routes: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
   if (values.help) {
@@ -81,7 +82,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const perspective = choice('perspective', values.perspective, ['server', 'client'] as const) ?? 'server';
   const capture = isPacketCapture(firstBytes(file));
   const sink = new JsonLinesSink();
-  const pipeline = new Pipeline(sink, { spanBuilder: replaySpanBuilder(capture ? 'capture' : readHeaderHost(file)) });
+  const spanBuilder = replaySpanBuilder(capture ? 'capture' : readHeaderHost(file));
+  spanBuilder.routes = choice('routes', values.routes, ['collapse', 'raw'] as const) ?? 'collapse';
+  const pipeline = new Pipeline(sink, { spanBuilder });
   const keylog = values.keylog !== undefined ? readKeyLog(values.keylog) : undefined;
   if (keylog && !capture) throw new UsageError('--keylog applies to packet captures; a recording holds what the sensor saw');
   try {

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { BpfSource } from '../source/bpf/bpfSource.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
+import { SpanBuilder } from '../spans/spanBuilder.ts';
 import { JsonLinesSink } from '../sinks/stdoutSink.ts';
 import { choice } from './options.ts';
 import { LIVE_HELP, LIVE_OPTIONS, liveSourceOptions, untilStopped } from './liveOptions.ts';
@@ -13,15 +14,17 @@ import { reportPipeline } from './summary.ts';
 const HELP = `usage: hydrophone run [options]
 
 Turns the traffic of every process on this host into OpenTelemetry spans
-(HTTP/1.x for now), one JSON object per line. Needs root, like capture.
+(HTTP/1.x, HTTP/2, gRPC), one JSON object per line. Needs root, like capture.
 
   --sink stdout        where spans go (default stdout; OTLP and Kafka come later)
+  --routes MODE        collapse (default: ids in paths become {id}, {uuid}, {hash},
+                       {token}) or raw (paths as they are: high cardinality)
 ${LIVE_HELP}`;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...LIVE_OPTIONS, sink: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...LIVE_OPTIONS, sink: { type: 'string' }, routes: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) {
@@ -31,7 +34,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   choice('sink', values.sink, ['stdout'] as const);
   const { source: sourceOptions, durationS } = liveSourceOptions(values);
   const sink = new JsonLinesSink();
-  const pipeline = new Pipeline(sink);
+  const spanBuilder = new SpanBuilder();
+  spanBuilder.routes = choice('routes', values.routes, ['collapse', 'raw'] as const) ?? 'collapse';
+  const pipeline = new Pipeline(sink, { spanBuilder });
   const source = new BpfSource(sourceOptions);
   process.stderr.write(`hydrophone: running with ${source.attachReason}; spans to stdout\n`);
   source.start((events) => pipeline.accept(events));

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConnOpenEvent, DataEvent, SensorEvent } from '../source/events.ts';
 import type { Span } from '../spans/span.ts';
 import { Pipeline } from './pipeline.ts';
+import { SpanBuilder } from '../spans/spanBuilder.ts';
 
 function collector(): { spans: Span[]; sink: { write(s: readonly Span[]): void; close(): Promise<void> } } {
   const spans: Span[] = [];
@@ -46,6 +47,23 @@ describe('Pipeline', () => {
     expect(client).toMatchObject({ parentSpanId: '', startTimeUnixNano: 3n, endTimeUnixNano: 6n });
     expect(server.attributes).toMatchObject({ 'client.port': 50000, 'server.port': 8080, 'server.address': 'shop' });
     expect(client.attributes).toMatchObject({ 'network.peer.port': 8080, 'server.address': 'shop' });
+  });
+
+  it.each([
+    ['collapse', 'GET /orders/{id}', '/orders/{id}'],
+    ['raw', 'GET /orders/17', '/orders/17'],
+  ] as const)('routes %s: span name %s', async (routes, name, route) => {
+    const { spans, sink } = collector();
+    const spanBuilder = new SpanBuilder();
+    spanBuilder.routes = routes;
+    const p = new Pipeline(sink, { spanBuilder });
+    p.accept([
+      open('s', 20, 'server', 8080, 50000, 1n),
+      data('s', 20, 'ingress', 0, 'GET /orders/17?x=1 HTTP/1.1\r\nHost: h\r\n\r\n', 2n),
+      data('s', 20, 'egress', 0, 'HTTP/1.1 204 No Content\r\n\r\n', 3n),
+    ]);
+    await p.close();
+    expect(spans.map((s) => [s.name, s.attributes['http.route'], s.attributes['url.path']])).toEqual([[name, route, '/orders/17']]);
   });
 
   it('survives random events: no throw, bounded connections, well-formed spans', async () => {

@@ -37,6 +37,9 @@ export class SpanBuilder {
   private readonly host: string;
   private readonly processes: ProcessNames;
 
+  /** 'collapse' (default): ids in paths become {id}, {uuid}...; 'raw': the path as it is (high cardinality). */
+  routes: 'collapse' | 'raw' = 'collapse';
+
   constructor(ids = new IdGenerator(), processes = new ProcessNames(), host = hostname()) {
     this.ids = ids;
     this.processes = processes;
@@ -86,6 +89,13 @@ export class SpanBuilder {
 
     const attributes: Record<string, AttributeValue> = { ...ex.attributes };
     if (conn.tls && attributes['url.scheme'] === 'http') attributes['url.scheme'] = 'https';
+    let name = ex.name;
+    const route = attributes['http.route'];
+    const path = attributes['url.path'];
+    if (this.routes === 'raw' && typeof route === 'string' && typeof path === 'string' && name.endsWith(route)) {
+      attributes['http.route'] = path;
+      name = name.slice(0, name.length - route.length) + path;
+    }
     if (open.family !== 'unix' && open.remote.address) {
       attributes['network.transport'] = 'tcp';
       attributes['network.type'] = open.family;
@@ -105,7 +115,7 @@ export class SpanBuilder {
       traceId,
       spanId,
       parentSpanId,
-      name: ex.name,
+      name,
       kind: server ? SpanKind.SERVER : SpanKind.CLIENT,
       startTimeUnixNano: ex.startNs,
       endTimeUnixNano: ex.endNs,
