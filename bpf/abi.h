@@ -61,6 +61,10 @@ enum hp_syscall {
 	HP_SYS_SENDMMSG = 9,
 	HP_SYS_RECVMMSG = 10,
 	HP_SYS_SENDFILE = 11, /* length only, never payload */
+	/* TLS plaintext from a TLS library's API (uprobes), not a syscall:
+	 * SSL_read / SSL_read_ex, SSL_write / SSL_write_ex. */
+	HP_SYS_SSL_READ = 12,
+	HP_SYS_SSL_WRITE = 13,
 };
 
 enum hp_data_flags {
@@ -69,6 +73,12 @@ enum hp_data_flags {
 	HP_DATA_AFTER_LOSS = 1,
 	/* No payload on purpose (sendfile): the bytes exist but were not read. */
 	HP_DATA_LENGTH_ONLY = 2,
+	/* TLS plaintext (uprobes on the TLS library): positions count the
+	 * plaintext stream of this direction, separate from the socket's bytes.
+	 * A connection whose plaintext is known sends no more socket bytes. When
+	 * the socket could not be learned, conn is a pseudo-connection:
+	 * fd = -1 and gen = the SSL* (see HP_CTR_TLS_UNKEYED). */
+	HP_DATA_TLS = 4,
 };
 
 enum hp_family {
@@ -165,7 +175,8 @@ enum hp_counter {
 	HP_CTR_CONN_MAP_FULL = 3, /* connections not tracked: map full */
 	HP_CTR_IOV_TRUNCATED = 4, /* iovec/mmsg entries beyond the walk limit */
 	HP_CTR_FILTERED = 5,      /* data syscalls dropped by a filter */
-	HP_CTR__COUNT = 6,
+	HP_CTR_TLS_UNKEYED = 6,   /* TLS calls whose socket was not learned: sent under the SSL* */
+	HP_CTR__COUNT = 7,
 };
 
 /* Runtime configuration (array map "hp_config", one entry), written by user

@@ -21,10 +21,12 @@
 #include "maps/conns.h"
 #include "maps/pending.h"
 #include "maps/scratch.h"
+#include "maps/tls.h"
 #include "lib/socket.h"
 #include "lib/filter.h"
 #include "lib/conn.h"
 #include "lib/emit.h"
+#include "lib/tls.h"
 #include "lib/io.h"
 #include "lib/proc.h"
 
@@ -127,6 +129,51 @@ int BPF_KSYSCALL(hp_kp_in_close, long fd)
 	return hp_close(fd);
 }
 
+/* ---- TLS libraries: uprobes, attached per binary by user space ---- */
+
+/* Returns: the direction was saved at entry, so SSL_read and SSL_write
+ * share one program, and the _ex pair another (their count is behind a
+ * pointer). Fewer programs, less verification at load. */
+SEC("uretprobe")
+int BPF_KRETPROBE(hp_urp_ssl, int ret)
+{
+	return hp_tls_exit(ret, false);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(hp_urp_ssl_ex, int ret)
+{
+	return hp_tls_exit(ret, true);
+}
+
+/* int SSL_write(SSL *ssl, const void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(hp_up_ssl_write, void *ssl, const void *buf, int num)
+{
+	return hp_tls_enter((__u64)ssl, (__u64)buf, 0, HP_DIR_EGRESS);
+}
+
+/* int SSL_read(SSL *ssl, void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(hp_up_ssl_read, void *ssl, void *buf, int num)
+{
+	return hp_tls_enter((__u64)ssl, (__u64)buf, 0, HP_DIR_INGRESS);
+}
+
+/* int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written) */
+SEC("uprobe")
+int BPF_KPROBE(hp_up_ssl_write_ex, void *ssl, const void *buf, size_t num, size_t *written)
+{
+	return hp_tls_enter((__u64)ssl, (__u64)buf, (__u64)written, HP_DIR_EGRESS);
+}
+
+/* int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes) */
+SEC("uprobe")
+int BPF_KPROBE(hp_up_ssl_read_ex, void *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return hp_tls_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, HP_DIR_INGRESS);
+}
+
 /* ---- processes: always on, no tracefs needed ---- */
 
 SEC("raw_tracepoint/sched_process_exec")
@@ -142,6 +189,8 @@ int hp_proc_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	/* A thread killed inside a hooked syscall never reached its exit hook. */
 	bpf_map_delete_elem(&hp_pending, &pid_tgid);
+	bpf_map_delete_elem(&hp_tls_calls, &pid_tgid);
+	bpf_map_delete_elem(&hp_tls_last_reads, &pid_tgid);
 	/* Fires per thread: only the thread group's leader ends the process. */
 	if ((__u32)pid_tgid != pid_tgid >> 32)
 		return 0;

@@ -115,8 +115,12 @@ static __always_inline void hp_conn_end(const struct hp_config *cfg, __u64 pid_t
 	if (st->trace == HP_CONN_TRACED && hp_ports_wanted(cfg, st->local_port, st->remote_port)) {
 		hp_header(&ev.hdr, HP_EVENT_CONN_CLOSE, pid_tgid);
 		ev.conn = st->id;
-		ev.egress_bytes = st->pos[0];
-		ev.ingress_bytes = st->pos[1];
+		/* The totals of the stream user space was given: the plaintext
+		 * once TLS took over, the socket's bytes otherwise. */
+		bool tls = st->tls == HP_TLS_PLAIN;
+
+		ev.egress_bytes = st->pos[tls ? HP_STREAM_TLS_EGRESS : HP_STREAM_EGRESS];
+		ev.ingress_bytes = st->pos[tls ? HP_STREAM_TLS_INGRESS : HP_STREAM_INGRESS];
 		ev.role = st->role;
 		hp_output(cfg, &ev, sizeof(ev));
 	}

@@ -28,16 +28,26 @@ struct hp_data_ctx {
 	__u8 syscall;
 	__u8 flags; /* extra hp_data_flags for every record of this syscall */
 	__u8 _pad[5];
+	__u64 ssl; /* HP_DATA_TLS with fd -1: the SSL* keying a pseudo-connection */
 };
+
+/* Whether a buffer starts with a TLS record header: content type 20-23
+ * (change_cipher_spec, alert, handshake, application_data), version 3.1-3.4. */
+static __always_inline bool hp_looks_like_tls(const __u8 *b)
+{
+	return b[0] >= 20 && b[0] <= 23 && b[1] == 3 && b[2] >= 1 && b[2] <= 4;
+}
 
 /* Sends one record covering `span` stream bytes, the first `cap` of which
  * are read from user memory at ptr. */
 static __always_inline void hp_emit_record(const struct hp_config *cfg, struct hp_conn_state *st,
-					   const struct hp_data_ctx *c, __u64 ptr, __u64 span, __u32 cap)
+					   const struct hp_data_ctx *c, __u64 ptr, __u64 span, __u32 cap,
+					   const int tls)
 {
 	__u32 zero = 0;
 	struct hp_data_scratch *s = bpf_map_lookup_elem(&hp_scratch, &zero);
-	int d = c->dir == HP_DIR_EGRESS ? 0 : 1;
+	/* enum hp_stream; tls is a constant in each caller. */
+	int d = (c->dir == HP_DIR_EGRESS ? HP_STREAM_EGRESS : HP_STREAM_INGRESS) + (tls ? HP_STREAM_TLS_EGRESS : 0);
 	__u64 pos;
 
 	if (!s)
@@ -47,6 +57,8 @@ static __always_inline void hp_emit_record(const struct hp_config *cfg, struct h
 		cap = HP_CHUNK_MAX;
 	if (cap && bpf_probe_read_user(s->payload, cap, (const void *)ptr))
 		cap = 0; /* paged out or bad pointer: keep the length, lose the bytes */
+	if (!tls && st->tls == HP_TLS_NONE && cap >= 3 && hp_looks_like_tls(s->payload))
+		st->tls = HP_TLS_SEEN;
 	hp_header(&s->ev.hdr, HP_EVENT_DATA, c->pid_tgid);
 	s->ev.hdr.ts_ns = c->ts_ns;
 	s->ev.conn = st->id;
@@ -65,21 +77,9 @@ static __always_inline void hp_emit_record(const struct hp_config *cfg, struct h
 	}
 }
 
-/* [ptr, ptr+len) of user memory, captured up to c->budget (decremented).
- * The stream position advances by len whatever is captured. */
-__noinline int hp_emit_segment(struct hp_data_ctx *c, __u64 ptr, __u64 len)
+static __always_inline void hp_emit_chunks(const struct hp_config *cfg, struct hp_conn_state *st,
+					   struct hp_data_ctx *c, __u64 ptr, __u64 len, const int tls)
 {
-	const struct hp_config *cfg = hp_get_config();
-	struct hp_conn_key key;
-	struct hp_conn_state *st;
-
-	if (!c || !cfg)
-		return 0;
-	key.tgid = c->pid_tgid >> 32;
-	key.fd = c->fd;
-	st = bpf_map_lookup_elem(&hp_conns, &key);
-	if (!st)
-		return 0;
 	for (int i = 0; i < HP_CAPTURE_MAX / HP_CHUNK_MAX; i++) {
 		__u32 chunk = len < HP_CHUNK_MAX ? len : HP_CHUNK_MAX;
 		__u32 cap = chunk < c->budget ? chunk : c->budget;
@@ -91,11 +91,60 @@ __noinline int hp_emit_segment(struct hp_data_ctx *c, __u64 ptr, __u64 len)
 		 * covers the rest of the segment. */
 		if (cap < chunk || cap == c->budget || i == HP_CAPTURE_MAX / HP_CHUNK_MAX - 1)
 			span = len;
-		hp_emit_record(cfg, st, c, ptr, span, cap);
+		hp_emit_record(cfg, st, c, ptr, span, cap, tls);
 		c->budget -= cap;
 		ptr += span;
 		len -= span;
 	}
+}
+
+static __always_inline int hp_emit_conn_segment(struct hp_data_ctx *c, __u64 ptr, __u64 len, const int tls)
+{
+	const struct hp_config *cfg = hp_get_config();
+	struct hp_conn_key key;
+	struct hp_conn_state *st;
+
+	if (!c || !cfg)
+		return 0;
+	key.tgid = c->pid_tgid >> 32;
+	key.fd = c->fd;
+	st = bpf_map_lookup_elem(&hp_conns, &key);
+	if (st)
+		hp_emit_chunks(cfg, st, c, ptr, len, tls);
+	return 0;
+}
+
+/* [ptr, ptr+len) of user memory, captured up to c->budget (decremented).
+ * The stream position advances by len whatever is captured. The socket's
+ * bytes, TLS plaintext, and TLS plaintext of an unknown socket each have a
+ * global function of their own: one taking a stream or a map as a runtime
+ * choice would double the verifier's paths in every program. */
+__noinline int hp_emit_segment(struct hp_data_ctx *c, __u64 ptr, __u64 len)
+{
+	return hp_emit_conn_segment(c, ptr, len, 0);
+}
+
+/* TLS plaintext of the connection (c->pid_tgid, c->fd) (lib/tls.h). */
+__noinline int hp_emit_tls_segment(struct hp_data_ctx *c, __u64 ptr, __u64 len)
+{
+	return hp_emit_conn_segment(c, ptr, len, 1);
+}
+
+/* The same for TLS plaintext whose socket is unknown: the pseudo-connection
+ * of the SSL* in c->ssl (lib/tls.h). */
+__noinline int hp_emit_orphan_segment(struct hp_data_ctx *c, __u64 ptr, __u64 len)
+{
+	const struct hp_config *cfg = hp_get_config();
+	struct hp_tls_key key = {};
+	struct hp_conn_state *st;
+
+	if (!c || !cfg)
+		return 0;
+	key.tgid = c->pid_tgid >> 32;
+	key.ssl = c->ssl;
+	st = bpf_map_lookup_elem(&hp_tls_orphans, &key);
+	if (st)
+		hp_emit_chunks(cfg, st, c, ptr, len, 1);
 	return 0;
 }
 

@@ -59,6 +59,15 @@ static __always_inline bool hp_data_begin(struct hp_data_ctx *c, struct hp_pendi
 	st = hp_conn_for_data(cfg, pid_tgid, p->fd);
 	if (!st)
 		return false;
+	/* TLS (lib/tls.h): ciphertext moved by a TLS library inside an SSL_*
+	 * call ties the SSL* to this fd; a connection whose plaintext is known
+	 * sends no socket bytes, so parsers never see its ciphertext. */
+	if (hp_tls_nested(pid_tgid, p->fd, st))
+		return false;
+	if (dir == HP_DIR_INGRESS && st->tls != HP_TLS_NONE)
+		hp_tls_note_read(pid_tgid, p->fd, st);
+	if (st->tls == HP_TLS_PLAIN)
+		return false;
 	if (!hp_ports_wanted(cfg, st->local_port, st->remote_port)) {
 		hp_count(HP_CTR_FILTERED, 1);
 		return false;

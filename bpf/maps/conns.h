@@ -14,14 +14,37 @@ enum hp_conn_trace {
 	HP_CONN_TRACED = 1,
 };
 
+/* What is known of TLS on a connection (lib/tls.h). */
+enum hp_conn_tls {
+	HP_TLS_NONE = 0,
+	/* A syscall buffer began with a TLS record header: a candidate for the
+	 * memory-BIO heuristic, still emitted as bytes. */
+	HP_TLS_SEEN = 1,
+	/* A TLS library's plaintext was tied to it: its syscall bytes are
+	 * ciphertext and are no longer emitted. */
+	HP_TLS_PLAIN = 2,
+};
+
+/* Stream index into pos[] and lost[]: the socket's bytes per direction,
+ * then the TLS plaintext per direction (positions of their own). */
+enum hp_stream {
+	HP_STREAM_EGRESS = 0,
+	HP_STREAM_INGRESS = 1,
+	HP_STREAM_TLS_EGRESS = 2,
+	HP_STREAM_TLS_INGRESS = 3,
+};
+
 struct hp_conn_state {
 	struct hp_conn_id id;
-	__u64 pos[2]; /* next byte position: [0] egress, [1] ingress */
+	__u64 pos[4]; /* next byte position per enum hp_stream */
 	__u16 local_port;
 	__u16 remote_port;
 	__u8 role;
 	__u8 trace; /* enum hp_conn_trace */
-	__u8 lost[2]; /* per direction: a record was lost since the last one delivered */
+	__u8 tls; /* enum hp_conn_tls */
+	__u8 _pad0;
+	__u8 lost[4]; /* per stream: a record was lost since the last one delivered */
+	__u8 _pad1[4];
 };
 
 struct {

@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 
 #include <cerrno>
+#include <cstring>
+#include <thread>
 
 #include "libbpfLog.h"
 
@@ -87,10 +89,15 @@ int BpfObject::Attach(bpf_program* program, BpfFailure* failure) {
   return 0;
 }
 
+bool BpfObject::IsUprobe(const bpf_program* program) {
+  const char* section = bpf_program__section_name(program);
+  return std::strncmp(section, "uprobe", 6) == 0 || std::strncmp(section, "uretprobe", 9) == 0;
+}
+
 int BpfObject::AttachAll(BpfFailure* failure) {
   bpf_program* program;
   bpf_object__for_each_program(program, object_) {
-    if (!IsLoaded(program)) continue;
+    if (!IsLoaded(program) || IsUprobe(program)) continue;
     if (int err = Attach(program, failure)) return err;
   }
   return 0;
@@ -113,7 +120,45 @@ int BpfObject::AttachUprobe(bpf_program* program, const std::string& binaryPath,
   return 0;
 }
 
+int BpfObject::AttachUprobeLink(bpf_program* program, const std::string& binaryPath,
+                                const std::string& functionName, std::uint64_t offset,
+                                bool retprobe, BpfFailure* failure) {
+  bpf_uprobe_opts options{};
+  options.sz = sizeof(options);
+  options.retprobe = retprobe;
+  if (!functionName.empty()) options.func_name = functionName.c_str();
+  bpf_link* link = bpf_program__attach_uprobe_opts(program, -1, binaryPath.c_str(),
+                                                   static_cast<std::size_t>(offset), &options);
+  int err = ErrorOf(link);
+  if (err != 0) {
+    AttachFailure(program, err, failure);
+    failure->detail = std::string(retprobe ? "uretprobe" : "uprobe") + " on " +
+                      (functionName.empty() ? "offset " + std::to_string(offset) : functionName) +
+                      " in " + binaryPath;
+    return -err;
+  }
+  const int id = nextUprobeId_++;
+  uprobes_.emplace(id, std::make_pair(program, link));
+  return id;
+}
+
+int BpfObject::DetachLink(int id) {
+  auto it = uprobes_.find(id);
+  if (it == uprobes_.end()) return -ENOENT;
+  bpf_link__destroy(it->second.second);
+  uprobes_.erase(it);
+  return 0;
+}
+
 void BpfObject::Close() {
+  // Each uprobe's removal waits for a kernel grace period (~100 ms here):
+  // done side by side, the waits overlap instead of adding up.
+  std::vector<std::thread> destroyers;
+  for (auto& entry : uprobes_) {
+    destroyers.emplace_back([link = entry.second.second] { bpf_link__destroy(link); });
+  }
+  for (auto& t : destroyers) t.join();
+  uprobes_.clear();
   for (auto& entry : links_) bpf_link__destroy(entry.second);
   links_.clear();
   if (object_ != nullptr) bpf_object__close(object_);
@@ -127,6 +172,9 @@ bpf_map* BpfObject::FindMap(const char* name) const {
 bool BpfObject::IsAttached(const bpf_program* program) const {
   for (const auto& entry : links_) {
     if (entry.first == program) return true;
+  }
+  for (const auto& entry : uprobes_) {
+    if (entry.second.first == program) return true;
   }
   return false;
 }

@@ -7,7 +7,9 @@
 
 #include <bpf/libbpf.h>
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,11 +30,23 @@ class BpfObject {
   void SelectPrograms(const std::function<bool(const bpf_program*)>& keep);
   int Load(BpfFailure* failure);
   int Attach(bpf_program* program, BpfFailure* failure);
-  // Every loaded program (bpf_program__attach).
+  // Every loaded program (bpf_program__attach), except uprobes: those have
+  // no target of their own and are attached per binary (AttachUprobeLink).
   int AttachAll(BpfFailure* failure);
   int AttachUprobe(bpf_program* program, const std::string& binaryPath,
                    const std::string& functionName, BpfFailure* failure);
+  // A uprobe (or uretprobe) in every process that maps binaryPath, at a
+  // file offset, or at functionName resolved by libbpf when it is not
+  // empty. Returns a link id (> 0) for DetachLink, or a negative errno.
+  int AttachUprobeLink(bpf_program* program, const std::string& binaryPath,
+                       const std::string& functionName, std::uint64_t offset, bool retprobe,
+                       BpfFailure* failure);
+  // 0, or -ENOENT for an id that is not attached.
+  int DetachLink(int id);
+  std::size_t UprobeLinkCount() const { return uprobes_.size(); }
   void Close();
+
+  static bool IsUprobe(const bpf_program* program);
 
   bpf_object* get() const { return object_; }
   bpf_map* FindMap(const char* name) const;
@@ -47,6 +61,8 @@ class BpfObject {
   bpf_object* object_ = nullptr;
   std::string path_;
   std::vector<std::pair<const bpf_program*, bpf_link*>> links_;
+  std::map<int, std::pair<const bpf_program*, bpf_link*>> uprobes_;
+  int nextUprobeId_ = 1;
 };
 
 // Kernel object id of a program or map fd (0 if unknown).

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -40,7 +41,10 @@ bool HasAnyPrefix(const char* text, std::initializer_list<const char*> prefixes)
 // chosen by options.attach ("tp/" and "raw_tp/" are libbpf's short spellings).
 bool Wanted(const bpf_program* program, const std::string& attach) {
   const char* section = bpf_program__section_name(program);
-  if (HasAnyPrefix(section, {"raw_tracepoint/", "raw_tp/", "tp_btf/"})) return true;
+  // Uprobes are loaded whatever the family, and attached per binary later.
+  if (HasAnyPrefix(section, {"raw_tracepoint/", "raw_tp/", "tp_btf/", "uprobe", "uretprobe"})) {
+    return true;
+  }
   if (attach == "tracepoint") return HasAnyPrefix(section, {"tracepoint/", "tp/"});
   return HasAnyPrefix(section, {"ksyscall/", "kretsyscall/", "kprobe/", "kretprobe/"});
 }
@@ -158,6 +162,8 @@ Napi::Function Sensor::Define(Napi::Env env) {
                          InstanceMethod<&Sensor::Programs>("programs"),
                          InstanceMethod<&Sensor::Maps>("maps"),
                          InstanceMethod<&Sensor::Close>("close"),
+                         InstanceMethod<&Sensor::AttachUprobe>("attachUprobe"),
+                         InstanceMethod<&Sensor::DetachUprobe>("detachUprobe"),
                      });
 }
 
@@ -439,6 +445,46 @@ Napi::Value Sensor::Maps(const Napi::CallbackInfo& info) {
     out.Set(out.Length(), entry);
   }
   return out;
+}
+
+// attachUprobe({ program, binaryPath, functionName | offset, retprobe? }) -> link id.
+// A refusal (no such file, bad offset...) throws a coded Error.
+Napi::Value Sensor::AttachUprobe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  const char* what = "attachUprobe options";
+  Napi::Object o = args::ObjectAt(info, 0, what);
+  const std::string name = *args::String(o, "program", what, true);
+  const std::string binaryPath = *args::String(o, "binaryPath", what, true);
+  const std::string functionName = args::String(o, "functionName", what, false).value_or("");
+  const std::optional<std::uint64_t> offset =
+      args::Integer(o, "offset", what, 0, std::numeric_limits<std::int64_t>::max(), false);
+  const bool retprobe = args::Boolean(o, "retprobe", what, false);
+  if (functionName.empty() == !offset.has_value()) {
+    throw Napi::TypeError::New(env, "attachUprobe needs exactly one of functionName and offset");
+  }
+  bpf_program* program = bpf_object__find_program_by_name(object_->get(), name.c_str());
+  if (program == nullptr || !BpfObject::IsUprobe(program) || !BpfObject::IsLoaded(program)) {
+    throw MakeCodedError(env, "HP_BPF_PROGRAM",
+                         "no loaded uprobe program named '" + name + "' in the sensor's object",
+                         ENOENT);
+  }
+  LibbpfLog log(options_.verbose);
+  BpfFailure failure;
+  int id = object_->AttachUprobeLink(program, binaryPath, functionName, offset.value_or(0),
+                                     retprobe, &failure);
+  if (id < 0) throw MakeError(env, failure);
+  return Napi::Number::New(env, id);
+}
+
+// detachUprobe(id) -> whether it was attached.
+Napi::Value Sensor::DetachUprobe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    throw Napi::TypeError::New(env, "detachUprobe(id: number)");
+  }
+  return Napi::Boolean::New(env, object_->DetachLink(info[0].As<Napi::Number>().Int32Value()) == 0);
 }
 
 Napi::Value Sensor::Close(const Napi::CallbackInfo& info) {

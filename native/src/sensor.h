@@ -53,6 +53,8 @@ class Sensor : public Napi::ObjectWrap<Sensor> {
   Napi::Value Programs(const Napi::CallbackInfo& info);
   Napi::Value Maps(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value AttachUprobe(const Napi::CallbackInfo& info);
+  Napi::Value DetachUprobe(const Napi::CallbackInfo& info);
 
   void Open(Napi::Env env);
   void Shutdown();

@@ -80,8 +80,9 @@ export async function captureCommand(argv: string[]): Promise<number> {
   }
 
   const { source: sourceOptions, durationS } = liveSourceOptions(values);
-  const source = new BpfSource(sourceOptions);
+  const source = new BpfSource({ ...sourceOptions, log: (line) => process.stderr.write(`hydrophone: ${line}\n`) });
   process.stderr.write(`hydrophone: capturing with ${source.attachReason}\n`);
+  process.stderr.write(`hydrophone: ${source.tls().summary}\n`);
   const recording = values.out ? new RecordingWriter(values.out, { attach: source.attach, captureBytes: sourceOptions.captureBytes ?? 16384 }) : undefined;
 
   source.start((events) => {

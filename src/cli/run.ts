@@ -37,8 +37,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const spanBuilder = new SpanBuilder();
   spanBuilder.routes = choice('routes', values.routes, ['collapse', 'raw'] as const) ?? 'collapse';
   const pipeline = new Pipeline(sink, { spanBuilder });
-  const source = new BpfSource(sourceOptions);
+  const source = new BpfSource({ ...sourceOptions, log: (line) => process.stderr.write(`hydrophone: ${line}\n`) });
   process.stderr.write(`hydrophone: running with ${source.attachReason}; spans to stdout\n`);
+  process.stderr.write(`hydrophone: ${source.tls().summary}\n`);
   source.start((events) => pipeline.accept(events));
   await untilStopped(durationS);
   const counters = source.kernelCounters();

@@ -69,6 +69,14 @@ export interface NativeSensor {
   stats(): DeliveryStats;
   programs(): ProgramInfo[];
   maps(): Array<{ name: string; id: number }>;
+  /**
+   * Attaches a uprobe program (section "uprobe"/"uretprobe") to a binary for
+   * every process that maps it, at a file offset or at a function libbpf
+   * resolves. Returns a link id; throws a coded Error when refused.
+   */
+  attachUprobe(options: { program: string; binaryPath: string; offset?: number; functionName?: string; retprobe?: boolean }): number;
+  /** Removes one link made by attachUprobe; false if it was not attached. */
+  detachUprobe(id: number): boolean;
   close(): void;
 }
 

@@ -42,6 +42,8 @@ export interface TrackerStats {
   evictedIdle: number;
   /** Connections whose protocol none of the parsers claimed. */
   unknownProtocol: number;
+  /** Socket bytes (events) of a TLS connection that arrived after its plaintext: not parsed. */
+  ciphertextDropped: number;
   gaps: number;
   gapBytes: number;
 }
@@ -70,7 +72,8 @@ export class ConnectionTracker {
   private readonly byPid = new Map<number, Set<string>>();
   private nowNs = 0n;
   private readonly holding = new Set<Tracked>();
-  readonly counters = { evictedLru: 0, evictedIdle: 0, unknownProtocol: 0 };
+  /** ciphertextDropped: socket bytes of a connection after its TLS plaintext arrived. */
+  readonly counters = { evictedLru: 0, evictedIdle: 0, unknownProtocol: 0, ciphertextDropped: 0 };
   private readonly protocols: readonly Protocol[];
   private readonly onExchange: ExchangeSink;
   private readonly limits: TrackerLimits;
@@ -193,12 +196,53 @@ export class ConnectionTracker {
       t = this.track(synthetic, -1);
     }
     t.lastNs = ev.tsNs;
-    if (ev.tls) t.tls = true;
+    if (ev.tls !== t.tls) {
+      // Socket bytes after the plaintext took over are ciphertext in flight
+      // (the sensor stops sending them): never parsed.
+      if (!ev.tls) {
+        this.counters.ciphertextDropped++;
+        return;
+      }
+      this.switchToPlaintext(t);
+    }
     const out: Delivery[] = [];
     const stream = t.streams[ev.direction];
     stream.push(ev, out);
     if (stream.holding) this.holding.add(t);
     this.route(t, ev.direction, out);
+  }
+
+  /**
+   * The first TLS plaintext of a connection whose socket bytes (the
+   * handshake, ciphertext) came first: those are dropped with whatever was
+   * inferred or parsed from them, and the connection starts over on the
+   * plaintext streams, which have positions of their own.
+   */
+  private switchToPlaintext(t: Tracked): void {
+    this.retire(t);
+    if (t.state === 'ignored') this.counters.unknownProtocol--; // it was ciphertext, not an unknown protocol
+    const start = t.open.origin === 'existing' ? -1 : 0;
+    t.streams = { egress: new DirectionStream(start), ingress: new DirectionStream(start) };
+    t.early = [];
+    t.earlyBytes = { egress: 0, ingress: 0 };
+    t.state = 'inferring';
+    t.protocol = undefined;
+    t.parser = undefined;
+    t.requestsOn = t.open.role === 'server' ? 'ingress' : 'egress';
+    t.role = t.open.role === 'server' ? 'server' : 'client';
+    t.tls = true;
+    this.holding.delete(t);
+  }
+
+  /** Keeps the counters of a connection's streams and parser once they are dropped. */
+  private retire(t: Tracked): void {
+    if (t.parser && t.protocol) {
+      const acc = this.retiredParsers.get(t.protocol.name) ?? newParserStats();
+      for (const k of Object.keys(acc) as Array<keyof ParserStats>) acc[k] += t.parser.stats[k];
+      this.retiredParsers.set(t.protocol.name, acc);
+    }
+    this.retiredStats.gaps += t.streams.egress.gaps + t.streams.ingress.gaps;
+    this.retiredStats.gapBytes += t.streams.egress.gapBytes + t.streams.ingress.gapBytes;
   }
 
   private route(t: Tracked, dir: Direction, out: Delivery[]): void {
@@ -272,14 +316,8 @@ export class ConnectionTracker {
       t.streams[dir].flush(out);
       this.route(t, dir, out);
     }
-    if (t.parser && t.protocol) {
-      t.parser.onClose(tsNs);
-      const acc = this.retiredParsers.get(t.protocol.name) ?? newParserStats();
-      for (const k of Object.keys(acc) as Array<keyof ParserStats>) acc[k] += t.parser.stats[k];
-      this.retiredParsers.set(t.protocol.name, acc);
-    }
-    this.retiredStats.gaps += t.streams.egress.gaps + t.streams.ingress.gaps;
-    this.retiredStats.gapBytes += t.streams.egress.gapBytes + t.streams.ingress.gapBytes;
+    t.parser?.onClose(tsNs);
+    this.retire(t);
     this.conns.delete(key);
     this.holding.delete(t);
     const set = this.byPid.get(t.open.pid);

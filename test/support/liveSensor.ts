@@ -10,8 +10,12 @@ export class LiveSensor {
   readonly events: SensorEvent[] = [];
   private waiters: Array<() => void> = [];
 
+  /**
+   * TLS uprobes are off unless a test asks (tls: true): removing each one
+   * costs the kernel ~90 ms at close, which every other live test would pay.
+   */
   constructor(options: BpfSourceOptions) {
-    this.source = new BpfSource({ wakeupBytes: 0, ...options });
+    this.source = new BpfSource({ wakeupBytes: 0, tls: false, ...options });
     this.source.start((batch) => {
       for (const ev of batch) this.events.push(ev);
       for (const w of this.waiters) w();

@@ -9,6 +9,10 @@ export class LiveSpans {
   readonly pipeline: Pipeline;
   private waiters: Array<() => void> = [];
 
+  /**
+   * TLS uprobes are off unless a test asks (tls: true): removing each one
+   * costs the kernel ~90 ms at close, which every other live test would pay.
+   */
   constructor(options: BpfSourceOptions) {
     const sink: SpanSink = {
       write: (spans) => {
@@ -18,7 +22,7 @@ export class LiveSpans {
       close: async () => {},
     };
     this.pipeline = new Pipeline(sink);
-    this.source = new BpfSource({ wakeupBytes: 0, ...options });
+    this.source = new BpfSource({ wakeupBytes: 0, tls: false, ...options });
     this.source.start((events) => this.pipeline.accept(events));
   }
 

@@ -12,6 +12,7 @@ import { decodeBatch, type DecodeStats } from './decoder.ts';
 import { monotonicToWallClock } from './clock.ts';
 import { RoleInference } from './roleInference.ts';
 import { CounterNames, Enums } from './eventLayout.ts';
+import { TlsAttacher, type TlsBinary, type TlsSkipped } from './tlsAttach.ts';
 
 export interface BpfSourceOptions {
   attach?: AttachRequest;
@@ -31,6 +32,10 @@ export interface BpfSourceOptions {
   wakeupBytes?: number;
   /** How often kernel loss counters are read (ms). */
   counterIntervalMs?: number;
+  /** TLS plaintext through uprobes on TLS libraries (default true). */
+  tls?: boolean;
+  /** Lines worth a user's attention after start (TLS binaries attached or not). */
+  log?: (line: string) => void;
 }
 
 export type KernelCounters = Record<(typeof CounterNames)[number], bigint>;
@@ -51,7 +56,9 @@ export class BpfSource {
   private readonly sensor: NativeSensor;
   private readonly roles = new RoleInference();
   private readonly toWallClock = monotonicToWallClock();
-  private readonly nextPos = new Map<string, [number, number]>();
+  /** Next expected position per connection: socket egress, ingress, then TLS plaintext egress, ingress. */
+  private readonly nextPos = new Map<string, [number, number, number, number]>();
+  private readonly tlsAttacher: TlsAttacher | undefined;
   private readonly decodeStats: DecodeStats = { records: 0, malformed: 0 };
   private counterTimer: NodeJS.Timeout | undefined;
   private lastRingbufLost = 0n;
@@ -72,10 +79,23 @@ export class BpfSource {
     });
     try {
       this.configure(options);
+      if (options.tls ?? true) {
+        this.tlsAttacher = new TlsAttacher(this.sensor, options.log);
+        this.tlsAttacher.scan();
+      }
     } catch (err) {
       this.sensor.close();
       throw err;
     }
+  }
+
+  /** Binaries with TLS uprobes, and those that carry a TLS library but could not be probed. */
+  tls(): { attached: readonly TlsBinary[]; skipped: readonly TlsSkipped[]; summary: string } {
+    return {
+      attached: this.tlsAttacher?.attached() ?? [],
+      skipped: this.tlsAttacher?.skipped() ?? [],
+      summary: this.tlsAttacher?.summary() ?? 'TLS uprobes off',
+    };
   }
 
   private configure(o: BpfSourceOptions): void {
@@ -132,6 +152,10 @@ export class BpfSource {
         this.nextPos.delete(ev.conn);
         out.push(ev);
         return;
+      case 'exec':
+        this.tlsAttacher?.onExec(ev.pid);
+        out.push(ev);
+        return;
       default:
         out.push(ev);
     }
@@ -146,13 +170,14 @@ export class BpfSource {
       const oldest = this.nextPos.keys().next().value;
       if (oldest !== undefined) this.nextPos.delete(oldest);
     }
-    this.nextPos.set(conn, [0, 0]);
+    this.nextPos.set(conn, [0, 0, 0, 0]);
   }
 
   /** A data event that starts past where the previous one ended is a hole. */
   private checkGap(ev: DataEvent, out: SensorEvent[]): void {
     const next = this.nextPos.get(ev.conn);
-    const d = ev.direction === 'egress' ? 0 : 1;
+    // TLS plaintext has positions of its own (bpf/abi.h, HP_DATA_TLS).
+    const d = (ev.direction === 'egress' ? 0 : 1) + (ev.tls ? 2 : 0);
     if (!next) {
       // Open event lost (ring buffer full): track from here on.
       this.trackPositions(ev.conn);
@@ -198,6 +223,7 @@ export class BpfSource {
     if (this.closed) return;
     this.closed = true;
     if (this.counterTimer) clearInterval(this.counterTimer);
+    this.tlsAttacher?.close();
     this.sensor.close();
   }
 }

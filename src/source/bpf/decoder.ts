@@ -77,7 +77,7 @@ function decodeData(buf: Buffer, r: number, end: number, tid: number, tsNs: bigi
     syscall: SyscallNames[buf[r + O['hp_data_event.syscall']]!] ?? 'unknown',
     afterLoss: (flags & Enums.HP_DATA_AFTER_LOSS) !== 0,
     lengthOnly: (flags & Enums.HP_DATA_LENGTH_ONLY) !== 0,
-    tls: false,
+    tls: (flags & Enums.HP_DATA_TLS) !== 0,
   };
 }
 

@@ -84,6 +84,7 @@ export const Enums = {
   HP_DIR_INGRESS: 2,
   HP_DATA_AFTER_LOSS: 1,
   HP_DATA_LENGTH_ONLY: 2,
+  HP_DATA_TLS: 4,
   HP_AF_UNIX: 1,
   HP_AF_INET: 2,
   HP_AF_INET6: 10,
@@ -101,18 +102,19 @@ export const Enums = {
   HP_CTR_CONN_MAP_FULL: 3,
   HP_CTR_IOV_TRUNCATED: 4,
   HP_CTR_FILTERED: 5,
-  HP_CTR__COUNT: 6,
+  HP_CTR_TLS_UNKEYED: 6,
+  HP_CTR__COUNT: 7,
 } as const;
 
 /** Names of enum hp_syscall values, index = value (HP_SYS_<NAME>). */
 export const SyscallNames: readonly string[] = [
   'unknown', 'read', 'write', 'readv', 'writev', 'sendto', 'recvfrom',
-  'sendmsg', 'recvmsg', 'sendmmsg', 'recvmmsg', 'sendfile',
+  'sendmsg', 'recvmsg', 'sendmmsg', 'recvmmsg', 'sendfile', 'ssl_read', 'ssl_write',
 ];
 
 /** Names of enum hp_counter values, index = value. */
 export const CounterNames = [
-  'events', 'ringbufLost', 'bytesLost', 'connMapFull', 'iovTruncated', 'filtered',
+  'events', 'ringbufLost', 'bytesLost', 'connMapFull', 'iovTruncated', 'filtered', 'tlsUnkeyed',
 ] as const;
 
 /** Each record in a batch from the addon: [u32 length][u32 0][bytes][pad to 8]. */

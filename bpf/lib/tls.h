@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0) */
+/* TLS plaintext from uprobes on SSL_read, SSL_write, SSL_read_ex and
+ * SSL_write_ex (OpenSSL's API, in libssl or linked into an executable).
+ * User space attaches them per binary (not the generic attach loop).
+ *
+ * Which connection an SSL* belongs to, in order of trust:
+ * 1. nested syscall: the socket syscall the library makes inside the call
+ *    (socket BIO: curl, nginx, openssl s_server) records its fd in the
+ *    thread's hp_tls_calls entry; the pair is kept in hp_tls_fds;
+ * 2. hp_tls_fds: the pair learned earlier (an SSL_read served from the
+ *    library's buffer makes no syscall);
+ * 3. the thread's last socket read on a connection whose bytes looked like
+ *    TLS, within HP_TLS_LAST_READ_NS (memory BIO: Node.js reads the socket,
+ *    feeds the ciphertext to the SSL* and cycles it on the same thread:
+ *    SSL_write of data queued during the handshake, then SSL_read); any
+ *    SSL_read return consumes it, so one read is never attributed to two
+ *    SSL*;
+ * 4. fallback: the plaintext is still delivered, on a pseudo-connection
+ *    keyed by the SSL* (fd -1, gen = SSL*, no open event, no addresses;
+ *    counted in HP_CTR_TLS_UNKEYED). With a port filter it is dropped
+ *    (counted as filtered): its ports are unknown.
+ * A connection tied to plaintext is marked HP_TLS_PLAIN: its socket bytes
+ * (ciphertext) are no longer emitted, and its close event reports the
+ * plaintext totals. */
+#ifndef HP_LIB_TLS_H
+#define HP_LIB_TLS_H
+
+#define HP_TLS_LAST_READ_NS 50000000ULL /* 50 ms */
+
+/* At a data syscall's exit on a traced connection: true when the thread is
+ * inside an SSL_* call, i.e. the bytes are the library's ciphertext. */
+static __always_inline bool hp_tls_nested(__u64 pid_tgid, __s32 fd, struct hp_conn_state *st)
+{
+	struct hp_tls_call *call = bpf_map_lookup_elem(&hp_tls_calls, &pid_tgid);
+
+	if (!call)
+		return false;
+	/* One SSL* does its I/O on one socket: a syscall on another fd is not
+	 * the library's (a callback's, or a leftover entry whose return probe
+	 * never ran, e.g. detached mid-call). */
+	if (call->fd >= 0 && call->fd != fd)
+		return false;
+	call->fd = fd;
+	st->tls = HP_TLS_PLAIN;
+	return true;
+}
+
+/* At a socket read's exit outside any SSL_* call, on a connection that
+ * looks like TLS: remembered for the memory-BIO heuristic. */
+static __always_inline void hp_tls_note_read(__u64 pid_tgid, __s32 fd, const struct hp_conn_state *st)
+{
+	struct hp_tls_last_read lr = { .gen = st->id.gen, .ts_ns = bpf_ktime_get_ns(), .fd = fd };
+
+	bpf_map_update_elem(&hp_tls_last_reads, &pid_tgid, &lr, BPF_ANY);
+}
+
+/* The traced connection (tgid, fd) if it is still generation gen. */
+static __always_inline struct hp_conn_state *hp_tls_conn(__u32 tgid, __s32 fd, __u64 gen, bool any_gen)
+{
+	struct hp_conn_key key = { .tgid = tgid, .fd = fd };
+	struct hp_conn_state *st = bpf_map_lookup_elem(&hp_conns, &key);
+
+	if (!st || st->trace != HP_CONN_TRACED)
+		return NULL;
+	if (!any_gen && st->id.gen != gen)
+		return NULL;
+	return st;
+}
+
+static __always_inline struct hp_conn_state *
+hp_tls_remember(const struct hp_tls_key *key, struct hp_conn_state *st, __u8 source)
+{
+	struct hp_tls_fd v = { .gen = st->id.gen, .fd = st->id.fd, .source = source };
+
+	bpf_map_update_elem(&hp_tls_fds, key, &v, BPF_ANY);
+	return st;
+}
+
+/* The connection of this call's SSL*, or NULL (then: the fallback). */
+static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, const struct hp_tls_call *call)
+{
+	__u32 tgid = pid_tgid >> 32;
+	struct hp_tls_key key = { .tgid = tgid, .ssl = call->ssl };
+	struct hp_tls_fd *known;
+	struct hp_tls_last_read *lr;
+	struct hp_conn_state *st;
+
+	if (call->fd >= 0) {
+		st = hp_tls_conn(tgid, call->fd, 0, true);
+		return st ? hp_tls_remember(&key, st, HP_TLS_FD_NESTED) : NULL;
+	}
+	known = bpf_map_lookup_elem(&hp_tls_fds, &key);
+	if (known) {
+		st = hp_tls_conn(tgid, known->fd, known->gen, false);
+		if (st)
+			return st;
+		bpf_map_delete_elem(&hp_tls_fds, &key); /* closed, or fd reused */
+	}
+	lr = bpf_map_lookup_elem(&hp_tls_last_reads, &pid_tgid);
+	if (!lr || bpf_ktime_get_ns() - lr->ts_ns > HP_TLS_LAST_READ_NS)
+		return NULL;
+	st = hp_tls_conn(tgid, lr->fd, lr->gen, false);
+	return st ? hp_tls_remember(&key, st, HP_TLS_FD_LAST_READ) : NULL;
+}
+
+/* The pseudo-connection of an SSL* whose socket is unknown. */
+static __always_inline struct hp_conn_state *hp_tls_orphan(__u64 pid_tgid, __u64 ssl)
+{
+	struct hp_tls_key key = { .tgid = pid_tgid >> 32, .ssl = ssl };
+	struct hp_conn_state *st = bpf_map_lookup_elem(&hp_tls_orphans, &key);
+	struct hp_conn_state fresh = {};
+
+	if (st)
+		return st;
+	fresh.id.tgid = key.tgid;
+	fresh.id.fd = -1;
+	fresh.id.gen = ssl;
+	fresh.trace = HP_CONN_TRACED;
+	fresh.tls = HP_TLS_PLAIN;
+	bpf_map_update_elem(&hp_tls_orphans, &key, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&hp_tls_orphans, &key);
+}
+
+static __always_inline int hp_tls_enter(__u64 ssl, __u64 buf, __u64 size_ptr, __u8 dir)
+{
+	const struct hp_config *cfg = hp_get_config();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct hp_tls_call call = {};
+
+	if (!cfg || !hp_process_wanted(cfg, pid_tgid >> 32))
+		return 0;
+	call.ssl = ssl;
+	call.buf = buf;
+	call.size_ptr = size_ptr;
+	call.entry_ns = bpf_ktime_get_ns();
+	call.fd = -1;
+	call.dir = dir;
+	/* Overwrites a leftover of a call whose return probe never ran. */
+	bpf_map_update_elem(&hp_tls_calls, &pid_tgid, &call, BPF_ANY);
+	return 0;
+}
+
+/* ret: SSL_read/SSL_write's byte count, or the _ex functions' 1/0 (then
+ * the count is read from size_ptr). */
+static __always_inline int hp_tls_exit(long ret, bool ex)
+{
+	const struct hp_config *cfg = hp_get_config();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct hp_tls_call *cp = bpf_map_lookup_elem(&hp_tls_calls, &pid_tgid);
+	struct hp_data_ctx c = {};
+	struct hp_tls_call call;
+	struct hp_conn_state *st;
+	__u64 bytes = 0;
+
+	if (!cp)
+		return 0;
+	call = *cp;
+	bpf_map_delete_elem(&hp_tls_calls, &pid_tgid);
+	if (!cfg)
+		return 0;
+	if (!ex)
+		bytes = ret > 0 ? ret : 0;
+	else if (ret != 1 || !call.size_ptr || bpf_probe_read_user(&bytes, sizeof(bytes), (const void *)call.size_ptr))
+		bytes = 0;
+	/* Resolved even without bytes: a handshake's SSL_read ties the SSL*
+	 * to its socket before the first plaintext. */
+	st = hp_tls_resolve(pid_tgid, &call);
+	if (call.dir == HP_DIR_INGRESS)
+		bpf_map_delete_elem(&hp_tls_last_reads, &pid_tgid);
+	if (st) {
+		st->tls = HP_TLS_PLAIN;
+		c.fd = st->id.fd;
+	} else {
+		c.fd = -1;
+		c.ssl = call.ssl;
+	}
+	if (!bytes)
+		return 0;
+	if (!st) {
+		hp_count(HP_CTR_TLS_UNKEYED, 1);
+		if (cfg->flags & HP_CONFIG_PORT_ALLOW) {
+			hp_count(HP_CTR_FILTERED, 1);
+			return 0;
+		}
+		if (!hp_tls_orphan(pid_tgid, call.ssl))
+			return 0;
+	} else if (!hp_ports_wanted(cfg, st->local_port, st->remote_port)) {
+		hp_count(HP_CTR_FILTERED, 1);
+		return 0;
+	}
+	c.pid_tgid = pid_tgid;
+	c.budget = cfg->capture_bytes > HP_CAPTURE_MAX ? HP_CAPTURE_MAX : cfg->capture_bytes;
+	c.dir = call.dir;
+	c.syscall = call.dir == HP_DIR_EGRESS ? HP_SYS_SSL_WRITE : HP_SYS_SSL_READ;
+	c.flags = HP_DATA_TLS;
+	c.ts_ns = call.dir == HP_DIR_EGRESS ? call.entry_ns : bpf_ktime_get_ns();
+	if (st)
+		hp_emit_tls_segment(&c, call.buf, bytes);
+	else
+		hp_emit_orphan_segment(&c, call.buf, bytes);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0) */
+/* TLS plaintext from uprobes on a TLS library (lib/tls.h): the call in
+ * progress per thread, the socket each SSL* was tied to, and what stands in
+ * for a socket when none could be learned. */
+#ifndef HP_MAPS_TLS_H
+#define HP_MAPS_TLS_H
+
+/* An SSL_read/SSL_write(_ex) in progress on a thread: saved at entry, read
+ * and removed at return. A socket syscall the thread makes meanwhile is the
+ * library doing the I/O of this SSL*: it records its fd here. */
+struct hp_tls_call {
+	__u64 ssl; /* the SSL* (opaque: its layout is never read) */
+	__u64 buf; /* plaintext buffer (user) */
+	__u64 size_ptr; /* _ex only: where the library writes the byte count */
+	__u64 entry_ns;
+	__s32 fd; /* from a nested socket syscall; -1 until one happens */
+	__u8 dir; /* enum hp_direction */
+	__u8 _pad[3];
+};
+
+struct {
+	/* Plain hash like hp_pending; removed at return and at thread exit. */
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct hp_tls_call);
+} hp_tls_calls SEC(".maps");
+
+struct hp_tls_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 ssl;
+};
+
+enum hp_tls_fd_source {
+	HP_TLS_FD_NESTED = 1, /* a syscall inside an SSL_* call on this SSL* */
+	HP_TLS_FD_LAST_READ = 2, /* the thread's last read before SSL_read (memory BIO) */
+};
+
+/* The socket an SSL* was tied to. gen is the connection's (hp_conn_id.gen):
+ * after close or fd reuse it no longer matches, and the entry is dropped
+ * at its next use. */
+struct hp_tls_fd {
+	__u64 gen;
+	__s32 fd;
+	__u8 source; /* enum hp_tls_fd_source */
+	__u8 _pad[3];
+};
+
+struct {
+	/* LRU: an SSL* freed without a later call leaves its entry behind. */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct hp_tls_key);
+	__type(value, struct hp_tls_fd);
+} hp_tls_fds SEC(".maps");
+
+/* The last socket read of a thread, outside any SSL_* call, on a connection
+ * whose bytes looked like TLS records. Stacks that feed ciphertext to the
+ * library through a memory BIO (Node.js's TLSWrap) read the socket and then
+ * call SSL_read on the same thread, with no syscall inside it. Any SSL_read
+ * return on the thread consumes it. */
+struct hp_tls_last_read {
+	__u64 gen;
+	__u64 ts_ns; /* older than HP_TLS_LAST_READ_NS: not used */
+	__s32 fd;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid; removed at thread exit */
+	__type(value, struct hp_tls_last_read);
+} hp_tls_last_reads SEC(".maps");
+
+/* Fallback when no socket is known for an SSL*: the plaintext is still
+ * delivered, on a pseudo-connection (fd -1, gen = the SSL*) with positions
+ * of its own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct hp_tls_key);
+	__type(value, struct hp_conn_state);
+} hp_tls_orphans SEC(".maps");
+
+#endif

