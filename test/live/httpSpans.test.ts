@@ -20,7 +20,7 @@ function pairUp(spans: Span[], clientPid: number, serverPid: number): Array<{ cl
   const clients = spans.filter((s) => s.resource['process.pid'] === clientPid && s.kind === CLIENT);
   return clients.map((client) => {
     const server = spans.find((s) => s.resource['process.pid'] === serverPid && s.kind === SERVER && s.parentSpanId === client.spanId);
-    expect(server, `server span for ${client.name}`).toBeDefined();
+    expect(server?.parentSpanId, `server span for ${client.name}`).toBe(client.spanId);
     return { client, server: server! };
   });
 }

@@ -145,7 +145,7 @@ describe('mid-stream pickup', () => {
       expect(r.maxBuffered).toBeLessThanOrEqual(BOUND);
       for (const e of r.exchanges) {
         const truth = cleanByKey.get(e.pairKey);
-        expect(truth).toBeDefined();
+        expect(cleanByKey.has(e.pairKey), `stream ${e.pairKey} exists in the clean replay`).toBe(true);
         if (e.protocol !== truth!.protocol) {
           // A gRPC call whose content-type is in the HPACK state we missed: reported as the HTTP/2 exchange it also is.
           expect([e.protocol, truth!.protocol]).toEqual(['http2', 'grpc']);
