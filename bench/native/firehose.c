@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loopback.h"
+
 #define READ_MAX 16384
 #define CONNECTIONS_MAX 16
 
@@ -40,26 +42,7 @@ struct connection {
 	long writes, reads;
 };
 
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
 
-static void loopback_pair(int listener, int *client, int *server)
-{
-	struct sockaddr_in addr;
-	socklen_t len = sizeof(addr);
-
-	if (getsockname(listener, (struct sockaddr *)&addr, &len))
-		die("getsockname");
-	*client = socket(AF_INET, SOCK_STREAM, 0);
-	if (*client < 0 || connect(*client, (struct sockaddr *)&addr, sizeof(addr)))
-		die("connect");
-	*server = accept(listener, NULL, NULL);
-	if (*server < 0)
-		die("accept");
-}
 
 static void *write_all(void *arg)
 {
@@ -112,7 +95,6 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct connection conns[CONNECTIONS_MAX] = {};
 	char line[64];
 	struct rusage ru;
@@ -132,10 +114,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < size; i++)
 		msg[i] = 'a' + i % 26;
-	int listener = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof(addr)) || listen(listener, n))
-		die("listen");
+	int listener = loopback_listener(n);
 	for (int i = 0; i < n; i++) {
 		loopback_pair(listener, &conns[i].client, &conns[i].server);
 		conns[i].msg = msg;

@@ -21,29 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
+#include "loopback.h"
 
-static void loopback_pair(int *client, int *server)
+
+static void connected_pair(int *client, int *server)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(addr);
 	int one = 1;
-	int listener = socket(AF_INET, SOCK_STREAM, 0);
+	int listener = loopback_listener(1);
 
-	if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof(addr)) || listen(listener, 1))
-		die("listen");
-	if (getsockname(listener, (struct sockaddr *)&addr, &len))
-		die("getsockname");
-	*client = socket(AF_INET, SOCK_STREAM, 0);
-	if (*client < 0 || connect(*client, (struct sockaddr *)&addr, sizeof(addr)))
-		die("connect");
-	*server = accept(listener, NULL, NULL);
-	if (*server < 0)
-		die("accept");
+	loopback_pair(listener, client, server);
 	close(listener);
 	/* Without it, Nagle holds each small send until the delayed ACK. */
 	if (setsockopt(*client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
@@ -88,7 +74,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < size; i++)
 		msg[i] = 'a' + i % 26;
-	loopback_pair(&client, &server);
+	connected_pair(&client, &server);
 	printf("ready %d\n", getpid());
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin))

@@ -5,23 +5,16 @@
  * attaches a sensor filtered to that pid in between, so the sensor sees
  * every hooked syscall of the measured loop and none of the setup.
  */
-import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import path from 'node:path';
 import { projectRoot } from '../../src/native/addon.ts';
+import { compileC } from '../../test/support/helperPrograms.ts';
 
 /** Compiles bench/native/<name>.c when its binary is missing or older; returns the binary. */
 export function nativeProgram(name: string, extraFlags: readonly string[] = []): string {
-  const src = path.join(projectRoot, 'bench/native', `${name}.c`);
-  const outDir = path.join(projectRoot, 'build/bench');
-  const bin = path.join(outDir, name);
-  mkdirSync(outDir, { recursive: true });
-  if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(src).mtimeMs) {
-    execFileSync('cc', ['-O2', '-Wall', '-Werror', ...extraFlags, '-o', bin, src], { stdio: 'inherit' });
-  }
-  return bin;
+  return compileC(path.join(projectRoot, 'bench/native', `${name}.c`), path.join(projectRoot, 'build/bench'), extraFlags);
 }
 
 /** One run of a generator: ready() gives its pid, go() starts the loop and resolves with its JSON result. */

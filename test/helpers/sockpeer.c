@@ -17,26 +17,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
+#include "loopback.h"
 
-static void pair(int listener, int *client, int *server)
-{
-	struct sockaddr_in addr;
-	socklen_t len = sizeof(addr);
 
-	if (getsockname(listener, (struct sockaddr *)&addr, &len))
-		die("getsockname");
-	*client = socket(AF_INET, SOCK_STREAM, 0);
-	if (*client < 0 || connect(*client, (struct sockaddr *)&addr, sizeof(addr)))
-		die("connect");
-	*server = accept(listener, NULL, NULL);
-	if (*server < 0)
-		die("accept");
-}
 
 static void report(const char *step, int fd, int peer, long bytes)
 {
@@ -60,14 +43,11 @@ static void drain(int fd, long n)
 int main(int argc, char **argv)
 {
 	int wait_stdin = argc > 1 && strcmp(argv[1], "-s") == 0;
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int listener = socket(AF_INET, SOCK_STREAM, 0);
+	int listener = loopback_listener(8);
 	int c, s;
 	char line[16];
 
-	if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof(addr)) || listen(listener, 8))
-		die("listen");
-	pair(listener, &c, &s);
+	loopback_pair(listener, &c, &s);
 	report("connected", c, s, 0);
 	if (wait_stdin && !fgets(line, sizeof(line), stdin))
 		return 1;
@@ -137,7 +117,7 @@ int main(int argc, char **argv)
 	/* fd reuse: the next connection gets the same fd numbers back. */
 	close(c);
 	close(s);
-	pair(listener, &c, &s);
+	loopback_pair(listener, &c, &s);
 	{
 		ssize_t n = write(c, "second connection", 17);
 		drain(s, n);

@@ -10,28 +10,10 @@ import path from 'node:path';
 import type { Span } from '../../src/spans/span.ts';
 import { bpfUnavailableReason } from '../support/privileges.ts';
 import { LiveSpans } from '../support/liveSpans.ts';
+import { CLIENT, SERVER, expectNested, pairUp } from '../support/spanPairs.ts';
 import { freePort, node24, run, startServer, type Server } from '../support/peers.ts';
 
 const skipReason = bpfUnavailableReason();
-const SERVER = 2;
-const CLIENT = 3;
-
-function pairUp(spans: Span[], clientPid: number, serverPid: number): Array<{ client: Span; server: Span }> {
-  const clients = spans.filter((s) => s.resource['process.pid'] === clientPid && s.kind === CLIENT);
-  return clients.map((client) => {
-    const server = spans.find((s) => s.resource['process.pid'] === serverPid && s.kind === SERVER && s.parentSpanId === client.spanId);
-    expect(server?.parentSpanId, `server span for ${client.name}`).toBe(client.spanId);
-    return { client, server: server! };
-  });
-}
-
-function expectNested({ client, server }: { client: Span; server: Span }): void {
-  expect(server.traceId).toBe(client.traceId);
-  expect(server.parentSpanId).toBe(client.spanId);
-  expect(client.startTimeUnixNano).toBeLessThanOrEqual(server.startTimeUnixNano);
-  expect(server.endTimeUnixNano).toBeLessThanOrEqual(client.endTimeUnixNano);
-  expect(server.startTimeUnixNano).toBeLessThanOrEqual(server.endTimeUnixNano);
-}
 
 describe.skipIf(skipReason)('HTTP/1.x spans from live traffic', () => {
   describe('nginx', () => {
