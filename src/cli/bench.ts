@@ -44,7 +44,8 @@ const main = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
 /** Measures one file in a child process; returns its figures (and keys when comparing). */
 async function measureInChild(file: string, perspective: string, keys: boolean, keylog?: string): Promise<{ figures: OurFigures; observed?: Observed }> {
   const args = ['--one', file, '--perspective', perspective, ...(keys ? ['--keys'] : []), ...(keylog ? ['--keylog', keylog] : [])];
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', main, 'bench', ...args], {
+  // The same Node flags as this process (bin/hydrophone's heap settings).
+  const child = spawn(process.execPath, [...process.execArgv, main, 'bench', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const out: Buffer[] = [];

@@ -44,9 +44,9 @@ export class ByteQueue {
   }
 
   /** The first chunk's unconsumed bytes and their time, without copying. */
-  front(): { bytes: Uint8Array; tsNs: bigint } | undefined {
+  front(): { readonly bytes: Uint8Array; readonly tsNs: bigint } | undefined {
     const c = this.chunks[0];
-    return c && { bytes: c.bytes.subarray(this.head), tsNs: c.tsNs };
+    return c && (this.head === 0 ? c : { bytes: c.bytes.subarray(this.head), tsNs: c.tsNs });
   }
 
   /** When the byte at `offset` from the front arrived. */

@@ -51,6 +51,12 @@ export interface TrackerStats {
 interface Tracked {
   open: ConnOpenEvent;
   lastNs: bigint;
+  /**
+   * lastNs when the connection took its place in `conns` order. Activity
+   * does not move it (a Map delete and set per event is costly); eviction
+   * and the idle sweep move it lazily when lastNs says it was active since.
+   */
+  orderNs: bigint;
   streams: Record<Direction, DirectionStream>;
   /** Deliveries kept while the protocol is undecided, in arrival order. */
   early: Array<{ dir: Direction; d: Delivery }>;
@@ -80,6 +86,7 @@ export class ConnectionTracker {
   /** Counters of connections already gone, which still count. */
   private readonly retiredStats = { gaps: 0, gapBytes: 0 };
   private readonly retiredParsers = new Map<string, ParserStats>();
+  private readonly deliveries: Delivery[] = [];
 
   constructor(protocols: readonly Protocol[], onExchange: ExchangeSink, limits: TrackerLimits = DEFAULT_TRACKER_LIMITS) {
     this.protocols = protocols;
@@ -121,10 +128,30 @@ export class ConnectionTracker {
     this.holding.clear();
     const cutoff = this.nowNs - this.limits.idleTimeoutNs;
     for (const [key, t] of this.conns) {
-      if (t.lastNs >= cutoff) break; // insertion order is activity order
-      this.counters.evictedIdle++;
-      this.end(key, this.nowNs);
+      if (t.lastNs < cutoff) {
+        this.counters.evictedIdle++;
+        this.end(key, this.nowNs);
+      } else if (t.orderNs < cutoff) {
+        this.moveToBack(key, t); // active since it took its place
+      } else {
+        break; // every later place was taken later: none is idle
+      }
     }
+  }
+
+  private moveToBack(key: string, t: Tracked): void {
+    this.conns.delete(key);
+    this.conns.set(key, t);
+    t.orderNs = t.lastNs;
+  }
+
+  /** The least recently active connection's key (moving the active ones it meets to the back). */
+  private leastRecentlyActive(): string | undefined {
+    for (const [key, t] of this.conns) {
+      if (t.orderNs === t.lastNs) return key;
+      this.moveToBack(key, t);
+    }
+    return undefined;
   }
 
   /** Ends every connection (shutdown, end of a replay). */
@@ -157,7 +184,7 @@ export class ConnectionTracker {
 
   private track(open: ConnOpenEvent, start: number): Tracked {
     if (this.conns.size >= this.limits.maxConnections) {
-      const oldest = this.conns.keys().next().value;
+      const oldest = this.leastRecentlyActive();
       if (oldest !== undefined) {
         this.counters.evictedLru++;
         this.end(oldest, open.tsNs);
@@ -166,6 +193,7 @@ export class ConnectionTracker {
     const t: Tracked = {
       open,
       lastNs: open.tsNs,
+      orderNs: open.tsNs,
       streams: { egress: new DirectionStream(start), ingress: new DirectionStream(start) },
       early: [],
       earlyBytes: { egress: 0, ingress: 0 },
@@ -183,11 +211,7 @@ export class ConnectionTracker {
 
   private onData(ev: DataEvent): void {
     let t = this.conns.get(ev.conn);
-    if (t) {
-      // Refresh activity order (Map keeps insertion order).
-      this.conns.delete(ev.conn);
-      this.conns.set(ev.conn, t);
-    } else {
+    if (!t) {
       // Its open event was lost: track from here, ends unknown.
       const synthetic: ConnOpenEvent = {
         type: 'open', tsNs: ev.tsNs, pid: ev.pid, tid: ev.tid, conn: ev.conn, fd: -1, comm: '', role: 'unknown',
@@ -205,11 +229,13 @@ export class ConnectionTracker {
       }
       this.switchToPlaintext(t);
     }
-    const out: Delivery[] = [];
+    // One scratch list for every data event: nothing below re-enters onData.
+    const out = this.deliveries;
     const stream = t.streams[ev.direction];
     stream.push(ev, out);
     if (stream.holding) this.holding.add(t);
     this.route(t, ev.direction, out);
+    out.length = 0;
   }
 
   /**

@@ -77,7 +77,7 @@ export class DirectionStream {
     }
     const skip = this.next - ev.pos; // already delivered: first copy wins
     this.overlapBytes += skip;
-    if (skip < ev.payload.length) out.push({ kind: 'bytes', bytes: ev.payload.subarray(skip), tsNs: ev.tsNs });
+    if (skip < ev.payload.length) out.push({ kind: 'bytes', bytes: skip === 0 ? ev.payload : ev.payload.subarray(skip), tsNs: ev.tsNs });
     const captured = Math.max(ev.pos + ev.payload.length, this.next);
     if (end > captured) {
       // Moved but not captured: the parser must skip exactly this much.

@@ -59,8 +59,12 @@ export class IdGenerator {
 
   /** 32 hex digits, never all zero. */
   traceId(key: string): string {
-    const parts = this.seeds.slice(2).map((s) => hash32(s, key));
-    if (!parts.some((p) => p !== 0)) parts[3] = 1;
-    return parts.map(hex8).join('');
+    const s = this.seeds;
+    const a = hash32(s[2]!, key);
+    const b = hash32(s[3]!, key);
+    const c = hash32(s[4]!, key);
+    let d = hash32(s[5]!, key);
+    if (a === 0 && b === 0 && c === 0 && d === 0) d = 1;
+    return hex8(a) + hex8(b) + hex8(c) + hex8(d);
   }
 }

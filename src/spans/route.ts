@@ -23,9 +23,28 @@ export const DEFAULT_ROUTE_RULES: readonly RouteRule[] = [
   { pattern: /^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_-]{20,}$/, replacement: '{token}' },
 ];
 
+/**
+ * Routes of recent paths under the default rules: a service's paths repeat,
+ * and the segment regexes are a visible part of a span's cost. Bounded:
+ * emptied when full (high-cardinality paths just miss).
+ */
+const defaultRoutes = new Map<string, string>();
+const MAX_CACHED_ROUTES = 4096;
+
 /** `path` without its query string. */
 export function routeOf(path: string, rules: readonly RouteRule[] = DEFAULT_ROUTE_RULES): string {
   if (path === '' || path === '/') return path || '/';
+  if (rules !== DEFAULT_ROUTE_RULES) return collapse(path, rules);
+  let route = defaultRoutes.get(path);
+  if (route === undefined) {
+    route = collapse(path, rules);
+    if (defaultRoutes.size >= MAX_CACHED_ROUTES) defaultRoutes.clear();
+    defaultRoutes.set(path, route);
+  }
+  return route;
+}
+
+function collapse(path: string, rules: readonly RouteRule[]): string {
   return path
     .split('/')
     .map((seg) => {

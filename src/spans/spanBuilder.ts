@@ -10,7 +10,7 @@ import type { ConnContext } from '../reassembly/connectionTracker.ts';
 import type { Exchange } from '../protocols/contract.ts';
 import type { ConnOpenEvent, Endpoint } from '../source/events.ts';
 import { IdGenerator, parseTraceparent } from './ids.ts';
-import { ProcessNames } from '../enrichment/processNames.ts';
+import { ProcessNames, type ProcessName } from '../enrichment/processNames.ts';
 import { SpanKind, StatusCode, type AttributeValue, type Span } from './span.ts';
 
 const endpointKey = (e: Endpoint) => `${e.address}|${e.port}`;
@@ -25,9 +25,17 @@ class PeerIndex {
     this.clients.set(`${endpointKey(open.local)}>${endpointKey(open.remote)}`, open.conn);
   }
 
+  /** Lookup keys of server connections, made once per connection rather than per span. */
+  private readonly serverKeys = new WeakMap<ConnOpenEvent, string>();
+
   /** The traced client connection whose far end is this server connection. */
   clientOf(server: ConnOpenEvent): string | undefined {
-    return this.clients.get(`${endpointKey(server.remote)}>${endpointKey(server.local)}`);
+    let key = this.serverKeys.get(server);
+    if (key === undefined) {
+      key = `${endpointKey(server.remote)}>${endpointKey(server.local)}`;
+      this.serverKeys.set(server, key);
+    }
+    return this.clients.get(key);
   }
 }
 
@@ -46,9 +54,16 @@ export class SpanBuilder {
     this.host = host;
   }
 
+  /**
+   * Resources by pid, shared (frozen) by the spans of a process: made once,
+   * not per span. Valid while the process's name and comm are the same.
+   */
+  private readonly resources = new Map<number, { proc: ProcessName | undefined; comm: string; resource: Readonly<Record<string, AttributeValue>> }>();
+
   /** A process exited: its name may be reused by another pid. */
   processExited(pid: number): void {
     this.processes.forget(pid);
+    this.resources.delete(pid);
   }
 
   /**
@@ -62,8 +77,17 @@ export class SpanBuilder {
     this.processes.observe(open.pid, open.comm);
   }
 
-  private resourceOf(open: ConnOpenEvent): Record<string, AttributeValue> {
-    const proc = this.processes.get(open.pid) ?? { name: open.comm };
+  private resourceOf(open: ConnOpenEvent): Readonly<Record<string, AttributeValue>> {
+    const known = this.processes.get(open.pid);
+    const cached = this.resources.get(open.pid);
+    if (cached && cached.proc === known && cached.comm === open.comm) return cached.resource;
+    const resource = Object.freeze(this.makeResource(open, known ?? { name: open.comm }));
+    if (this.resources.size >= 4096) this.resources.clear();
+    this.resources.set(open.pid, { proc: known, comm: open.comm, resource });
+    return resource;
+  }
+
+  private makeResource(open: ConnOpenEvent, proc: ProcessName): Record<string, AttributeValue> {
     const resource: Record<string, AttributeValue> = {
       'service.name': proc.name || 'unknown_service',
       'process.pid': open.pid,

@@ -33,11 +33,25 @@ export interface PendingRequest {
   complete: boolean;
 }
 
+/** A Content-Length made of digits only (the usual case), or -1. */
+function plainLength(cl: string): number {
+  if (cl.length === 0 || cl.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < cl.length; i++) {
+    const d = cl.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 function framingOf(headers: ReadonlyMap<string, string>): BodyFraming | undefined {
   const te = headers.get('transfer-encoding');
   if (te && /(^|,)\s*chunked\s*$/i.test(te)) return { kind: 'chunked' };
   const cl = headers.get('content-length');
   if (cl !== undefined) {
+    const plain = plainLength(cl);
+    if (plain >= 0) return { kind: 'length', length: plain };
     const n = Number(cl.split(',')[0]!.trim());
     if (Number.isSafeInteger(n) && n >= 0) return { kind: 'length', length: n };
   }
@@ -66,8 +80,14 @@ export class Http1Parser implements ConnectionParser {
         return framingOf(head.headers) ?? { kind: 'none' };
       },
       onComplete: (head, _start, endNs, bodySize) => {
-        const req = this.pending.findLast((p) => p.head === head);
-        if (req) Object.assign(req, { endNs, bodySize, complete: true });
+        for (let i = this.pending.length - 1; i >= 0; i--) {
+          const req = this.pending[i]!;
+          if (req.head !== head) continue;
+          req.endNs = endNs;
+          req.bodySize = bodySize;
+          req.complete = true;
+          break;
+        }
       },
       onLost: (head) => {
         this.stats.droppedByGap++;

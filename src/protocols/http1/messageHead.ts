@@ -36,50 +36,115 @@ export interface ResponseHead extends Head {
   readonly reason: string;
 }
 
-const CRLFCRLF = Buffer.from('\r\n\r\n');
-const LFLF = Buffer.from('\n\n');
 const latin1 = new TextDecoder('latin1');
 
-/** End of the head (index just past the blank line), or -1. Accepts bare LF. */
-function headEnd(buf: Buffer): number {
-  const crlf = buf.indexOf(CRLFCRLF);
-  // A bare-LF blank line counts only if it comes first: look no further.
-  const lf = (crlf < 0 ? buf : buf.subarray(0, crlf + 2)).indexOf(LFLF);
-  if (crlf < 0) return lf < 0 ? -1 : lf + 2;
-  if (lf < 0 || crlf < lf) return crlf + 4;
-  return lf + 2;
-}
+/**
+ * Heads are parsed from bytes, not from a decoded string: only the start
+ * line and the few used fields' values become strings. This is the
+ * parser's hottest path (every request and response), so the scan works on
+ * byte codes with lookup tables.
+ */
 
-function isToken(name: string): boolean {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    // tchar (RFC 9110 5.6.2): letters, digits and !#$%&'*+-.^_`|~
-    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || "!#$%&'*+-.^_`|~".includes(name[i]!);
-    if (!ok) return false;
-  }
-  return name.length > 0;
+/** tchar (RFC 9110 5.6.2): letters, digits and !#$%&'*+-.^_`|~ */
+const TCHAR = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const ch = String.fromCharCode(c);
+  TCHAR[c] = /[A-Za-z0-9]/.test(ch) || "!#$%&'*+-.^_`|~".includes(ch) ? 1 : 0;
 }
 
 /** Header fields that framing, pairing and span attributes read; no other leaves the head. */
 export const USED_HEADERS = new Set([
   'host', 'user-agent', 'traceparent', 'content-length', 'transfer-encoding', 'content-type', 'upgrade', 'connection', 'expect',
 ]);
-const USED_LENGTHS = new Set([...USED_HEADERS].map((h) => h.length));
+/** USED_HEADERS by name length, as lower-case byte codes, for matching without decoding. */
+const USED_BY_LENGTH: ReadonlyArray<ReadonlyArray<{ name: string; codes: Uint8Array }> | undefined> = (() => {
+  const out: Array<Array<{ name: string; codes: Uint8Array }> | undefined> = [];
+  for (const name of USED_HEADERS) (out[name.length] ??= []).push({ name, codes: Buffer.from(name, 'latin1') });
+  return out;
+})();
 
-/** Header fields of `lines` (the lines after the start line), or undefined if one is malformed. */
-function parseFields(lines: readonly string[]): Map<string, string> | undefined {
+/** The used header whose name is bytes[from, to) (any case), or undefined. */
+function usedHeaderName(bytes: Uint8Array, from: number, to: number): string | undefined {
+  const candidates = USED_BY_LENGTH[to - from];
+  if (candidates === undefined) return undefined;
+  next: for (const c of candidates) {
+    const codes = c.codes;
+    for (let i = 0; i < codes.length; i++) {
+      let b = bytes[from + i]!;
+      if (b >= 0x41 && b <= 0x5a) b |= 0x20;
+      if (b !== codes[i]) continue next;
+    }
+    return c.name;
+  }
+  return undefined;
+}
+
+/**
+ * Buffer's own latin1 decoder, called on any Uint8Array: no subarray, and
+ * three times faster than a TextDecoder on the short strings of a head.
+ */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
+function text(bytes: Uint8Array, from: number, to: number): string {
+  return latin1Slice.call(bytes, from, to);
+}
+
+function isSpaceOrTab(b: number): boolean {
+  return b === 0x20 || b === 0x09;
+}
+
+/**
+ * The head's line ends: ends[i] is the index of line i's LF, the last one
+ * the blank line's. Returns the head's size (just past the blank line), or
+ * -1 if the head is not complete within `limit` bytes. Accepts bare LF.
+ */
+function scanLines(bytes: Uint8Array, limit: number, ends: number[]): number {
+  ends.length = 0;
+  let at = 0;
+  for (;;) {
+    // A plain loop: lines are short, and a builtin indexOf call costs more.
+    let nl = at;
+    while (nl < limit && bytes[nl] !== 0x0a) nl++;
+    if (nl >= limit) return -1;
+    ends.push(nl);
+    // Blank line: LF alone, or CR LF, right after the previous line's LF.
+    if (at > 0 && (nl === at || (nl === at + 1 && bytes[at] === 0x0d))) return nl + 1;
+    at = nl + 1;
+  }
+}
+
+/** Line i's content end (before CR LF or LF). */
+function contentEnd(bytes: Uint8Array, lf: number, lineStart: number): number {
+  return lf > lineStart && bytes[lf - 1] === 0x0d ? lf - 1 : lf;
+}
+
+/**
+ * Header fields of the lines after the start line (ends[1] up to the
+ * blank line), or undefined if one is malformed.
+ */
+function parseFields(bytes: Uint8Array, ends: readonly number[]): Map<string, string> | undefined {
   const headers = new Map<string, string>();
-  for (const line of lines) {
-    if (line === '') continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return undefined;
+  for (let i = 1; i < ends.length - 1; i++) {
+    const lineStart = ends[i - 1]! + 1;
+    const lineEnd = contentEnd(bytes, ends[i]!, lineStart);
     // Field names have no surrounding space (RFC 9112 5.1); tolerate it anyway.
-    let name = line.charCodeAt(colon - 1) === 0x20 || line.charCodeAt(0) === 0x20 ? line.slice(0, colon).trim() : line.slice(0, colon);
-    if (!isToken(name)) return undefined;
-    if (!USED_LENGTHS.has(name.length)) continue;
-    name = name.toLowerCase();
-    if (!USED_HEADERS.has(name)) continue;
-    const value = line.slice(colon + 1).trim();
+    let nameStart = lineStart;
+    while (nameStart < lineEnd && isSpaceOrTab(bytes[nameStart]!)) nameStart++;
+    let colon = nameStart;
+    while (colon < lineEnd && bytes[colon] !== 0x3a) {
+      if (TCHAR[bytes[colon]!] === 0) break;
+      colon++;
+    }
+    const nameEnd = colon;
+    while (colon < lineEnd && isSpaceOrTab(bytes[colon]!)) colon++;
+    if (colon >= lineEnd || bytes[colon] !== 0x3a || nameEnd === nameStart) return undefined;
+    const name = usedHeaderName(bytes, nameStart, nameEnd);
+    if (name === undefined) continue;
+    let vs = colon + 1;
+    let ve = lineEnd;
+    while (vs < ve && isSpaceOrTab(bytes[vs]!)) vs++;
+    while (ve > vs && isSpaceOrTab(bytes[ve - 1]!)) ve--;
+    const value = text(bytes, vs, ve);
     const prev = headers.get(name);
     headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
   }
@@ -117,48 +182,84 @@ export function looksLikeResponseStart(bytes: Uint8Array): 'yes' | 'maybe' | 'no
   return s.length === STATUS_LINE_START.length ? 'yes' : 'maybe';
 }
 
-/** The head's lines, without their CR LF (or bare LF). */
-function split(bytes: Uint8Array, end: number): string[] {
-  const text = latin1.decode(bytes.subarray(0, end));
-  const lines: string[] = [];
-  let at = 0;
-  while (at < text.length) {
-    let nl = text.indexOf('\n', at);
-    if (nl < 0) nl = text.length;
-    lines.push(text.charCodeAt(nl - 1) === 13 ? text.slice(at, nl - 1) : text.slice(at, nl));
-    at = nl + 1;
+/** Reused line-end scratch: parsing is synchronous and never reentrant. */
+const lineEnds: number[] = [];
+
+const METHOD_NAMES = new Map<number, readonly string[]>();
+for (const m of KNOWN_METHODS) METHOD_NAMES.set(m.length, [...(METHOD_NAMES.get(m.length) ?? []), m]);
+
+/** The method bytes[0, end) as a string; known methods without decoding. */
+function methodText(bytes: Uint8Array, end: number): string {
+  const known = METHOD_NAMES.get(end);
+  if (known) {
+    next: for (const m of known) {
+      for (let i = 0; i < end; i++) if (bytes[i] !== m.charCodeAt(i)) continue next;
+      return m;
+    }
   }
-  return lines;
+  return text(bytes, 0, end);
+}
+
+/** "HTTP/1.0" or "HTTP/1.1" at bytes[at, at + 8): its version, else undefined. */
+function httpVersion(bytes: Uint8Array, at: number): '1.0' | '1.1' | undefined {
+  if (bytes[at] !== 0x48 || bytes[at + 1] !== 0x54 || bytes[at + 2] !== 0x54 || bytes[at + 3] !== 0x50 ||
+    bytes[at + 4] !== 0x2f || bytes[at + 5] !== 0x31 || bytes[at + 6] !== 0x2e) return undefined;
+  const minor = bytes[at + 7];
+  return minor === 0x30 ? '1.0' : minor === 0x31 ? '1.1' : undefined;
+}
+
+function headLimit(bytes: Uint8Array): number {
+  return Math.min(bytes.length, MAX_HEAD_BYTES);
 }
 
 export function parseRequestHead(bytes: Uint8Array): ParseStep<RequestHead> {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Any token is a method once the connection is known to be HTTP (PURGE,
   // vendor extensions); inference alone insists on the well-known ones.
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,20}( |$)/.test(latin1.decode(bytes.subarray(0, 21)))) {
+  let sp = 0;
+  while (sp < bytes.length && sp <= 20 && TCHAR[bytes[sp]!] === 1) sp++;
+  if (sp === 0 || sp > 20 || (sp < bytes.length && bytes[sp] !== 0x20)) {
     return { kind: 'invalid', reason: 'not a request line', skip: 1 };
   }
-  const end = headEnd(buf.length > MAX_HEAD_BYTES ? buf.subarray(0, MAX_HEAD_BYTES) : buf);
+  const end = scanLines(bytes, headLimit(bytes), lineEnds);
   if (end < 0) {
-    return buf.length >= MAX_HEAD_BYTES ? { kind: 'invalid', reason: 'request head too large', skip: 1 } : { kind: 'needMore' };
+    return bytes.length >= MAX_HEAD_BYTES ? { kind: 'invalid', reason: 'request head too large', skip: 1 } : { kind: 'needMore' };
   }
-  const [line, ...rest] = split(bytes, end);
-  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/(1\.[01])$/.exec(line ?? '');
-  const headers = m ? parseFields(rest) : undefined;
-  if (!m || !headers) return { kind: 'invalid', reason: 'malformed request head', skip: 1 };
-  return { kind: 'frame', consumed: end, frame: { method: m[1]!, target: m[2]!, version: m[3]!, headers, size: end } };
+  // "METHOD SP target SP HTTP/1.x": the target has no whitespace.
+  const lineEnd = contentEnd(bytes, lineEnds[0]!, 0);
+  const targetStart = sp + 1;
+  let targetEnd = targetStart;
+  while (targetEnd < lineEnd && bytes[targetEnd]! > 0x20 && bytes[targetEnd] !== 0x7f) targetEnd++;
+  const version = targetEnd > targetStart && targetEnd + 9 === lineEnd && bytes[targetEnd] === 0x20 ? httpVersion(bytes, targetEnd + 1) : undefined;
+  const headers = version ? parseFields(bytes, lineEnds) : undefined;
+  if (!version || !headers) return { kind: 'invalid', reason: 'malformed request head', skip: 1 };
+  return { kind: 'frame', consumed: end, frame: { method: methodText(bytes, sp), target: text(bytes, targetStart, targetEnd), version, headers, size: end } };
 }
 
+const REASONS = new Map<string, string>();
+
 export function parseResponseHead(bytes: Uint8Array): ParseStep<ResponseHead> {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length >= 5 && !buf.subarray(0, 5).equals(Buffer.from('HTTP/'))) return { kind: 'invalid', reason: 'not a status line', skip: 1 };
-  const end = headEnd(buf.length > MAX_HEAD_BYTES ? buf.subarray(0, MAX_HEAD_BYTES) : buf);
-  if (end < 0) {
-    return buf.length >= MAX_HEAD_BYTES ? { kind: 'invalid', reason: 'response head too large', skip: 1 } : { kind: 'needMore' };
+  if (bytes.length >= 5 && (bytes[0] !== 0x48 || bytes[1] !== 0x54 || bytes[2] !== 0x54 || bytes[3] !== 0x50 || bytes[4] !== 0x2f)) {
+    return { kind: 'invalid', reason: 'not a status line', skip: 1 };
   }
-  const [line, ...rest] = split(bytes, end);
-  const m = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/.exec(line ?? '');
-  const headers = m ? parseFields(rest) : undefined;
-  if (!m || !headers) return { kind: 'invalid', reason: 'malformed status line or header', skip: 1 };
-  return { kind: 'frame', consumed: end, frame: { version: m[1]!, status: Number(m[2]), reason: m[3] ?? '', headers, size: end } };
+  const end = scanLines(bytes, headLimit(bytes), lineEnds);
+  if (end < 0) {
+    return bytes.length >= MAX_HEAD_BYTES ? { kind: 'invalid', reason: 'response head too large', skip: 1 } : { kind: 'needMore' };
+  }
+  // "HTTP/1.x SP ddd [SP reason]"
+  const lineEnd = contentEnd(bytes, lineEnds[0]!, 0);
+  const version = lineEnd >= 12 ? httpVersion(bytes, 0) : undefined;
+  const d0 = bytes[9]! - 0x30;
+  const d1 = bytes[10]! - 0x30;
+  const d2 = bytes[11]! - 0x30;
+  const statusOk = bytes[8] === 0x20 && d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && (lineEnd === 12 || bytes[12] === 0x20);
+  const headers = version && statusOk ? parseFields(bytes, lineEnds) : undefined;
+  if (!version || !statusOk || !headers) return { kind: 'invalid', reason: 'malformed status line or header', skip: 1 };
+  let reason = '';
+  if (lineEnd > 13) {
+    // Few distinct reason phrases: reuse their strings.
+    const raw = text(bytes, 13, lineEnd);
+    reason = REASONS.get(raw) ?? raw;
+    if (REASONS.size < 256) REASONS.set(raw, reason);
+  }
+  return { kind: 'frame', consumed: end, frame: { version, status: d0 * 100 + d1 * 10 + d2, reason, headers, size: end } };
 }

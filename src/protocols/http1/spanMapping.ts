@@ -11,8 +11,26 @@ import type { PendingRequest } from './http1Parser.ts';
 
 const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 
+interface HostParts {
+  readonly address: string;
+  readonly port?: number;
+}
+
+/** Recent Host values (they repeat on every request of a client): bounded, emptied when full. */
+const hosts = new Map<string, HostParts>();
+
 /** Host header "name[:port]" or "[v6]:port". */
-export function splitHost(host: string): { address: string; port?: number } {
+export function splitHost(host: string): HostParts {
+  let parts = hosts.get(host);
+  if (parts === undefined) {
+    parts = parseHost(host);
+    if (hosts.size >= 1024) hosts.clear();
+    hosts.set(host, parts);
+  }
+  return parts;
+}
+
+function parseHost(host: string): HostParts {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(host) ?? /^([^:]+)(?::(\d+))?$/.exec(host);
   if (!m) return { address: host };
   return m[2] ? { address: m[1]!, port: Number(m[2]) } : { address: m[1]! };
@@ -20,6 +38,8 @@ export function splitHost(host: string): { address: string; port?: number } {
 
 export function pathOf(target: string): string {
   if (target === '*') return '*';
+  // Origin form without query or fragment, by far the most common: as it is.
+  if (target.charCodeAt(0) === 0x2f && target.indexOf('?') < 0 && target.indexOf('#') < 0) return target;
   // Absolute form (proxies): http://host/path?q
   const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*(\/[^?#]*)?/.exec(target);
   if (abs) return abs[1] ?? '/';
