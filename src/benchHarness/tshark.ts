@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { emptyObserved, pathOfUri, type Observed } from './agreement.ts';
 
 export class TsharkError extends Error {
@@ -23,6 +24,34 @@ async function tshark(args: string[]): Promise<string> {
   ])) as [number | null];
   if (code !== 0) throw new TsharkError(`tshark ${args.join(' ')} failed (exit ${code}): ${err.split('\n').filter((l) => !/Running as user/.test(l)).join(' ').slice(0, 300)}`);
   return Buffer.concat(out).toString('utf8');
+}
+
+/**
+ * tshark's `-T json` output, a packet at a time: a looped capture's JSON
+ * runs to gigabytes, past the longest string V8 can make. tshark prints
+ * the array pretty, each packet's object opening with "  {" and closing
+ * with "  }" at two spaces of indentation.
+ */
+async function tsharkJsonPackets(args: string[], onPacket: (pkt: { _source: { layers: Json } }) => void): Promise<void> {
+  const child = spawn('tshark', [...args, '-T', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const failed = once(child, 'error').then(([e]) => { throw new TsharkError(`tshark could not run (${(e as Error).message}): install it with 'apt-get install tshark'`); });
+  const exited = once(child, 'exit');
+  let lines: string[] = [];
+  for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
+    if (line === '  {') lines = [line];
+    else if (lines.length > 0) {
+      lines.push(line);
+      if (line === '  }' || line === '  },') {
+        lines[lines.length - 1] = '  }';
+        onPacket(JSON.parse(lines.join('\n')) as { _source: { layers: Json } });
+        lines = [];
+      }
+    }
+  }
+  const [code] = (await Promise.race([exited, failed])) as [number | null];
+  if (code !== 0) throw new TsharkError(`tshark ${args.join(' ')} failed (exit ${code}): ${err.split('\n').filter((l) => !/Running as user/.test(l)).join(' ').slice(0, 300)}`);
 }
 
 /**
@@ -77,9 +106,8 @@ export async function tsharkObserved(file: string, decodeAs: readonly string[], 
   }
 
   // HTTP/2 and gRPC: HEADERS frames joined per (TCP stream, HTTP/2 stream).
-  const json = await tshark(['-r', file, ...d, '-Y', 'http2.type == 1', '-T', 'json', '--no-duplicate-keys', '-J', 'tcp http2']);
   const streams = new Map<string, { path?: string; status?: string; grpcStatus?: string; grpc: boolean }>();
-  for (const pkt of (json.trim() ? JSON.parse(json) : []) as Array<{ _source: { layers: Json } }>) {
+  await tsharkJsonPackets(['-r', file, ...d, '-Y', 'http2.type == 1', '--no-duplicate-keys', '-J', 'tcp http2'], (pkt) => {
     const layers = pkt._source.layers;
     const tcpStream = String((layers.tcp as Json | undefined)?.['tcp.stream'] ?? '?');
     for (const frame of h2Frames(layers)) {
@@ -93,7 +121,7 @@ export async function tsharkObserved(file: string, decodeAs: readonly string[], 
       if (h.has('grpc-status')) s.grpcStatus = h.get('grpc-status');
       streams.set(key, s);
     }
-  }
+  });
   for (const s of streams.values()) {
     if (s.path === undefined) continue; // a stream tshark saw no request for
     if (s.grpc) {

@@ -25,13 +25,8 @@ export function parseTraceparent(value: string | undefined): TraceParent | undef
   return { traceId: m[2]!, parentId: m[3]!, sampled: (Number.parseInt(m[4]!, 16) & 1) === 1 };
 }
 
-/** 32-bit FNV-1a over a string, seeded, with murmur3's finaliser: fast, keyed, not cryptographic. */
-function hash32(seed: number, text: string): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+/** murmur3's finaliser: spreads every input bit over the 32 output bits. */
+function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -40,11 +35,29 @@ function hash32(seed: number, text: string): number {
   return h >>> 0;
 }
 
+/**
+ * Two 32-bit FNV-1a lanes over a string in one pass, each seeded, with
+ * murmur3's finaliser: fast, keyed, not cryptographic. One pass per pair of
+ * lanes: the loop, not the arithmetic, is what costs.
+ */
+function hashPair(seedA: number, seedB: number, text: string, out: Uint32Array): void {
+  let a = (0x811c9dc5 ^ seedA) >>> 0;
+  let b = (0x811c9dc5 ^ seedB) >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  out[0] = fmix32(a);
+  out[1] = fmix32(b);
+}
+
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const hex8 = (n: number) => HEX[n >>> 24]! + HEX[(n >>> 16) & 255]! + HEX[(n >>> 8) & 255]! + HEX[n & 255]!;
 
 export class IdGenerator {
   private readonly seeds: number[];
+  private readonly lanes = new Uint32Array(2);
 
   constructor(key: Buffer = randomBytes(24)) {
     this.seeds = [0, 4, 8, 12, 16, 20].map((o) => key.readUInt32LE(o));
@@ -52,18 +65,24 @@ export class IdGenerator {
 
   /** 16 hex digits, never all zero (an invalid id). */
   spanId(key: string): string {
-    const a = hash32(this.seeds[0]!, key);
-    const b = hash32(this.seeds[1]!, key);
+    const s = this.seeds;
+    const l = this.lanes;
+    hashPair(s[0]!, s[1]!, key, l);
+    const a = l[0]!;
+    const b = l[1]!;
     return hex8(a) + hex8(a === 0 ? b || 1 : b);
   }
 
   /** 32 hex digits, never all zero. */
   traceId(key: string): string {
     const s = this.seeds;
-    const a = hash32(s[2]!, key);
-    const b = hash32(s[3]!, key);
-    const c = hash32(s[4]!, key);
-    let d = hash32(s[5]!, key);
+    const l = this.lanes;
+    hashPair(s[2]!, s[3]!, key, l);
+    const a = l[0]!;
+    const b = l[1]!;
+    hashPair(s[4]!, s[5]!, key, l);
+    const c = l[0]!;
+    let d = l[1]!;
     if (a === 0 && b === 0 && c === 0 && d === 0) d = 1;
     return hex8(a) + hex8(b) + hex8(c) + hex8(d);
   }

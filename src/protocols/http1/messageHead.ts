@@ -52,10 +52,11 @@ for (let c = 0; c < 256; c++) {
   TCHAR[c] = /[A-Za-z0-9]/.test(ch) || "!#$%&'*+-.^_`|~".includes(ch) ? 1 : 0;
 }
 
-/** Header fields that framing, pairing and span attributes read; no other leaves the head. */
-export const USED_HEADERS = new Set([
-  'host', 'user-agent', 'traceparent', 'content-length', 'transfer-encoding', 'content-type', 'upgrade', 'connection', 'expect',
-]);
+/**
+ * Header fields that framing, pairing and span attributes read; no other
+ * leaves the head (each kept value costs a decode on every message).
+ */
+export const USED_HEADERS = new Set(['host', 'user-agent', 'traceparent', 'content-length', 'transfer-encoding']);
 /** USED_HEADERS by name length, as lower-case byte codes, for matching without decoding. */
 const USED_BY_LENGTH: ReadonlyArray<ReadonlyArray<{ name: string; codes: Uint8Array }> | undefined> = (() => {
   const out: Array<Array<{ name: string; codes: Uint8Array }> | undefined> = [];

@@ -7,7 +7,7 @@
  * front of the table) and reports the rest as unknown instead of failing
  * or guessing.
  */
-import { decodeHuffman } from './huffman.ts';
+import { decodeHuffmanInto, huffmanDecodedBound } from './huffman.ts';
 
 /** Name given to a field whose table index cannot be resolved. */
 export const UNKNOWN_NAME = ':unknown';
@@ -97,6 +97,8 @@ export const DEFAULT_TABLE_SIZE = 4096;
 export const TABLE_CAPACITY = 65_536;
 /** RFC 7541 4.1: each entry costs 32 octets more than its name and value. */
 const ENTRY_OVERHEAD = 32;
+/** STATIC_TABLE as lookup results, made once. */
+const STATIC_ENTRIES: ReadonlyArray<{ readonly name: string; readonly value: string }> = STATIC_TABLE.map(([name, value]) => ({ name, value }));
 
 interface Entry {
   readonly name: string | undefined;
@@ -223,8 +225,8 @@ export class HpackDecoder {
   }
 
   private lookup(index: number): { name: string | undefined; value: string | undefined } {
-    const s = STATIC_TABLE[index - 1];
-    if (s) return { name: s[0], value: s[1] };
+    const s = STATIC_ENTRIES[index - 1];
+    if (s) return s;
     const e = this.entries[index - STATIC_TABLE.length - 1];
     if (e) return e;
     if (this.tailUnknown) return { name: undefined, value: undefined };
@@ -278,14 +280,26 @@ export function readInt(b: Uint8Array, at: number, prefixBits: number): [number,
   return [value, at];
 }
 
+/** Decoded Huffman literals land here (grown as needed): no allocation per field. */
+let scratch = new Uint8Array(256);
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
+/** Octets as text: ASCII (nearly every header) by the fast latin1 path, the rest as UTF-8. */
+function textOf(bytes: Uint8Array, from: number, to: number): string {
+  for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) return utf8.decode(bytes.subarray(from, to));
+  return latin1Slice.call(bytes, from, to);
+}
+
 function readString(b: Uint8Array, at: number): { text: string; octets: number; next: number } {
   if (at >= b.length) throw new BlockError('truncated string');
   const huffman = (b[at]! & 0x80) !== 0;
   const [length, start] = readInt(b, at, 7);
   const end = start + length;
   if (end > b.length) throw new BlockError('string longer than the block');
-  const raw = b.subarray(start, end);
-  const octets = huffman ? decodeHuffman(raw) : raw;
-  if (!octets) throw new BlockError('bad Huffman code');
-  return { text: utf8.decode(octets), octets: octets.length, next: end };
+  if (!huffman) return { text: textOf(b, start, end), octets: length, next: end };
+  const bound = huffmanDecodedBound(length);
+  if (scratch.length < bound) scratch = new Uint8Array(Math.max(bound, scratch.length * 2));
+  const n = decodeHuffmanInto(b, start, end, scratch);
+  if (n < 0) throw new BlockError('bad Huffman code');
+  return { text: textOf(scratch, 0, n), octets: n, next: end };
 }
