@@ -13,7 +13,7 @@ import { newParserStats } from '../contract.ts';
 import { MessageReader } from './messageReader.ts';
 import { requestGrammar, responseGrammar } from './grammar.ts';
 import type { BodyFraming } from './bodyFraming.ts';
-import type { RequestHead, ResponseHead } from './messageHead.ts';
+import type { HeaderFields, RequestHead, ResponseHead } from './messageHead.ts';
 import { exchangeOf } from './spanMapping.ts';
 
 /**
@@ -45,7 +45,7 @@ function plainLength(cl: string): number {
   return n;
 }
 
-function framingOf(headers: ReadonlyMap<string, string>): BodyFraming | undefined {
+function framingOf(headers: HeaderFields): BodyFraming | undefined {
   const te = headers.get('transfer-encoding');
   if (te && /(^|,)\s*chunked\s*$/i.test(te)) return { kind: 'chunked' };
   const cl = headers.get('content-length');

@@ -19,7 +19,7 @@ export interface Head {
    * names lower-cased, repeated fields joined with ", ". Every field is
    * checked for well-formedness; the others are not kept.
    */
-  readonly headers: ReadonlyMap<string, string>;
+  readonly headers: HeaderFields;
   /** Bytes of the head, blank line included. */
   readonly size: number;
 }
@@ -56,16 +56,50 @@ for (let c = 0; c < 256; c++) {
  * Header fields that framing, pairing and span attributes read; no other
  * leaves the head (each kept value costs a decode on every message).
  */
-export const USED_HEADERS = new Set(['host', 'user-agent', 'traceparent', 'content-length', 'transfer-encoding']);
+export const USED_HEADERS = ['host', 'user-agent', 'traceparent', 'content-length', 'transfer-encoding'] as const;
+export type UsedHeader = (typeof USED_HEADERS)[number];
+
+/** The used fields of one head, a slot each: cheaper than a Map per message. */
+export class HeaderFields {
+  host: string | undefined = undefined;
+  userAgent: string | undefined = undefined;
+  traceparent: string | undefined = undefined;
+  contentLength: string | undefined = undefined;
+  transferEncoding: string | undefined = undefined;
+
+  get(name: UsedHeader): string | undefined {
+    switch (name) {
+      case 'host': return this.host;
+      case 'user-agent': return this.userAgent;
+      case 'traceparent': return this.traceparent;
+      case 'content-length': return this.contentLength;
+      case 'transfer-encoding': return this.transferEncoding;
+    }
+  }
+
+  /** A field's value; a repeated field's values are joined with ", ". */
+  add(name: UsedHeader, value: string): void {
+    const prev = this.get(name);
+    const v = prev === undefined ? value : `${prev}, ${value}`;
+    switch (name) {
+      case 'host': this.host = v; break;
+      case 'user-agent': this.userAgent = v; break;
+      case 'traceparent': this.traceparent = v; break;
+      case 'content-length': this.contentLength = v; break;
+      case 'transfer-encoding': this.transferEncoding = v; break;
+    }
+  }
+}
+
 /** USED_HEADERS by name length, as lower-case byte codes, for matching without decoding. */
-const USED_BY_LENGTH: ReadonlyArray<ReadonlyArray<{ name: string; codes: Uint8Array }> | undefined> = (() => {
-  const out: Array<Array<{ name: string; codes: Uint8Array }> | undefined> = [];
+const USED_BY_LENGTH: ReadonlyArray<ReadonlyArray<{ name: UsedHeader; codes: Uint8Array }> | undefined> = (() => {
+  const out: Array<Array<{ name: UsedHeader; codes: Uint8Array }> | undefined> = [];
   for (const name of USED_HEADERS) (out[name.length] ??= []).push({ name, codes: Buffer.from(name, 'latin1') });
   return out;
 })();
 
 /** The used header whose name is bytes[from, to) (any case), or undefined. */
-function usedHeaderName(bytes: Uint8Array, from: number, to: number): string | undefined {
+function usedHeaderName(bytes: Uint8Array, from: number, to: number): UsedHeader | undefined {
   const candidates = USED_BY_LENGTH[to - from];
   if (candidates === undefined) return undefined;
   next: for (const c of candidates) {
@@ -123,8 +157,8 @@ function contentEnd(bytes: Uint8Array, lf: number, lineStart: number): number {
  * Header fields of the lines after the start line (ends[1] up to the
  * blank line), or undefined if one is malformed.
  */
-function parseFields(bytes: Uint8Array, ends: readonly number[]): Map<string, string> | undefined {
-  const headers = new Map<string, string>();
+function parseFields(bytes: Uint8Array, ends: readonly number[]): HeaderFields | undefined {
+  const headers = new HeaderFields();
   for (let i = 1; i < ends.length - 1; i++) {
     const lineStart = ends[i - 1]! + 1;
     const lineEnd = contentEnd(bytes, ends[i]!, lineStart);
@@ -145,9 +179,7 @@ function parseFields(bytes: Uint8Array, ends: readonly number[]): Map<string, st
     let ve = lineEnd;
     while (vs < ve && isSpaceOrTab(bytes[vs]!)) vs++;
     while (ve > vs && isSpaceOrTab(bytes[ve - 1]!)) ve--;
-    const value = text(bytes, vs, ve);
-    const prev = headers.get(name);
-    headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
+    headers.add(name, text(bytes, vs, ve));
   }
   return headers;
 }
