@@ -182,19 +182,22 @@ function priorityAt(b: Uint8Array, at: number): Priority {
   return { dependency: dep & 0x7fff_ffff, exclusive: dep > 0x7fff_ffff, weight: b[at + 4]! + 1 };
 }
 
+function needsStream(h: FrameHeader): PayloadResult {
+  return { ok: false, reason: `${typeName(h.type)} on stream 0` };
+}
+
 /** Decodes the payload of a frame whose header is `h` (payload.length === h.length). */
 export function decodePayload(h: FrameHeader, payload: Uint8Array): PayloadResult {
   const sid = h.streamId;
-  const needsStream = (): PayloadResult => ({ ok: false, reason: `${typeName(h.type)} on stream 0` });
   switch (h.type) {
     case FrameType.DATA: {
-      if (sid === 0) return needsStream();
+      if (sid === 0) return needsStream(h);
       const u = unpad(h, payload);
       if (!u) return { ok: false, reason: 'DATA padding exceeds payload' };
       return { ok: true, frame: { kind: 'DATA', streamId: sid, endStream: (h.flags & Flag.END_STREAM) !== 0, data: u.body, padLength: u.padLength } };
     }
     case FrameType.HEADERS: {
-      if (sid === 0) return needsStream();
+      if (sid === 0) return needsStream(h);
       const u = unpad(h, payload);
       if (!u) return { ok: false, reason: 'HEADERS padding exceeds payload' };
       let block = u.body;
@@ -218,11 +221,11 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): PayloadResul
       };
     }
     case FrameType.PRIORITY:
-      if (sid === 0) return needsStream();
+      if (sid === 0) return needsStream(h);
       if (payload.length !== 5) return { ok: false, reason: 'PRIORITY length is not 5' };
       return { ok: true, frame: { kind: 'PRIORITY', streamId: sid, priority: priorityAt(payload, 0) } };
     case FrameType.RST_STREAM:
-      if (sid === 0) return needsStream();
+      if (sid === 0) return needsStream(h);
       if (payload.length !== 4) return { ok: false, reason: 'RST_STREAM length is not 4' };
       return { ok: true, frame: { kind: 'RST_STREAM', streamId: sid, errorCode: readU32(payload, 0) } };
     case FrameType.SETTINGS: {
@@ -234,7 +237,7 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): PayloadResul
       return { ok: true, frame: { kind: 'SETTINGS', ack, settings } };
     }
     case FrameType.PUSH_PROMISE: {
-      if (sid === 0) return needsStream();
+      if (sid === 0) return needsStream(h);
       const u = unpad(h, payload);
       if (!u) return { ok: false, reason: 'PUSH_PROMISE padding exceeds payload' };
       if (u.body.length < 4) return { ok: false, reason: 'PUSH_PROMISE too short' };
@@ -265,7 +268,7 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): PayloadResul
       if (payload.length !== 4) return { ok: false, reason: 'WINDOW_UPDATE length is not 4' };
       return { ok: true, frame: { kind: 'WINDOW_UPDATE', streamId: sid, increment: readU32(payload, 0) & 0x7fff_ffff } };
     case FrameType.CONTINUATION:
-      if (sid === 0) return needsStream();
+      if (sid === 0) return needsStream(h);
       return { ok: true, frame: { kind: 'CONTINUATION', streamId: sid, endHeaders: (h.flags & Flag.END_HEADERS) !== 0, block: payload } };
     default:
       // RFC 9113 5.5: frames of unknown types are ignored.

@@ -176,28 +176,25 @@ export class HpackDecoder {
   decode(block: Uint8Array): DecodedBlock {
     const fields: HeaderField[] = [];
     let unknown = 0;
-    const push = (name: string | undefined, value: string | undefined): void => {
-      if (name === undefined || value === undefined) unknown++;
-      fields.push({ name: name ?? UNKNOWN_NAME, value });
-    };
     let at = 0;
     try {
       while (at < block.length) {
         const b = block[at]!;
         if (b & 0x80) {
-          const [index, next] = readInt(block, at, 7);
-          at = next;
+          const index = readIntAt(block, at, 7);
+          at = intEnd;
           if (index === 0) throw new BlockError('indexed field with index 0');
           const e = this.lookup(index);
-          push(e.name, e.value);
+          if (e.name === undefined || e.value === undefined) unknown++;
+          fields.push({ name: e.name ?? UNKNOWN_NAME, value: e.value });
         } else if ((b & 0xe0) === 0x20) {
-          const [size, next] = readInt(block, at, 5);
-          at = next;
+          const size = readIntAt(block, at, 5);
+          at = intEnd;
           this.resize(size);
         } else {
           const incremental = (b & 0xc0) === 0x40;
-          const [index, next] = readInt(block, at, incremental ? 6 : 4);
-          at = next;
+          const index = readIntAt(block, at, incremental ? 6 : 4);
+          at = intEnd;
           let name: string | undefined;
           let nameOctets: number;
           if (index === 0) {
@@ -211,7 +208,8 @@ export class HpackDecoder {
           }
           const v = readString(block, at);
           at = v.next;
-          push(name, v.text);
+          if (name === undefined) unknown++;
+          fields.push({ name: name ?? UNKNOWN_NAME, value: v.text });
           if (incremental) this.insert({ name, value: v.text, size: nameOctets + v.octets + ENTRY_OVERHEAD });
         }
       }
@@ -263,10 +261,21 @@ export class HpackDecoder {
 
 /** RFC 7541 5.1 integer with an N-bit prefix: [value, offset after it]. */
 export function readInt(b: Uint8Array, at: number, prefixBits: number): [number, number] {
+  const value = readIntAt(b, at, prefixBits);
+  return [value, intEnd];
+}
+
+/** Where the integer readIntAt last read ended: no tuple per integer on the hot path. */
+let intEnd = 0;
+
+function readIntAt(b: Uint8Array, at: number, prefixBits: number): number {
   const max = (1 << prefixBits) - 1;
   let value = b[at]! & max;
   at++;
-  if (value < max) return [value, at];
+  if (value < max) {
+    intEnd = at;
+    return value;
+  }
   let shift = 0;
   for (;;) {
     if (at >= b.length) throw new BlockError('truncated integer');
@@ -277,7 +286,8 @@ export function readInt(b: Uint8Array, at: number, prefixBits: number): [number,
     if (shift > 28) throw new BlockError('integer too large');
   }
   if (value > 0x7fff_ffff) throw new BlockError('integer too large');
-  return [value, at];
+  intEnd = at;
+  return value;
 }
 
 /** Decoded Huffman literals land here (grown as needed): no allocation per field. */
@@ -293,7 +303,8 @@ function textOf(bytes: Uint8Array, from: number, to: number): string {
 function readString(b: Uint8Array, at: number): { text: string; octets: number; next: number } {
   if (at >= b.length) throw new BlockError('truncated string');
   const huffman = (b[at]! & 0x80) !== 0;
-  const [length, start] = readInt(b, at, 7);
+  const length = readIntAt(b, at, 7);
+  const start = intEnd;
   const end = start + length;
   if (end > b.length) throw new BlockError('string longer than the block');
   if (!huffman) return { text: textOf(b, start, end), octets: length, next: end };
