@@ -13,7 +13,8 @@ import { isPacketCapture, readDecryptedCapture, readKeyLog, type TlsStats } from
 import { reportPipeline } from './summary.ts';
 import { SpanBuilder } from '../spans/spanBuilder.ts';
 import { IdGenerator } from '../spans/ids.ts';
-import { ProcessNames } from '../enrichment/processNames.ts';
+import { ProcessTable } from '../enrichment/processTable.ts';
+import { WorkloadResolver } from '../enrichment/workloadResolver.ts';
 
 const HELP = `usage: hydrophone replay <file.pcap|file.pcapng|recording> [--perspective server|client] [--keylog FILE]
 
@@ -43,7 +44,7 @@ function firstBytes(file: string): Buffer {
  * have the same pid now), and the host is the recording's.
  */
 export function replaySpanBuilder(host: string, ids = new IdGenerator()): SpanBuilder {
-  return new SpanBuilder(ids, new ProcessNames(null), host);
+  return new SpanBuilder(ids, new WorkloadResolver(new ProcessTable({ procRoot: null }), host));
 }
 
 function reportTls(tls: TlsStats): void {

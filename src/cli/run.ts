@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { BpfSource } from '../source/bpf/bpfSource.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { SpanBuilder } from '../spans/spanBuilder.ts';
+import { startEnrichment } from '../enrichment/index.ts';
+import { IdGenerator } from '../spans/ids.ts';
 import { JsonLinesSink } from '../sinks/stdoutSink.ts';
 import { choice } from './options.ts';
 import { LIVE_HELP, LIVE_OPTIONS, liveSourceOptions, untilStopped } from './liveOptions.ts';
@@ -19,12 +21,27 @@ Turns the traffic of every process on this host into OpenTelemetry spans
   --sink stdout        where spans go (default stdout; OTLP and Kafka come later)
   --routes MODE        collapse (default: ids in paths become {id}, {uuid}, {hash},
                        {token}) or raw (paths as they are: high cardinality)
+  --kubernetes MODE    auto (default: pod metadata when an in-cluster service
+                       account or a kubeconfig is found) or off (host mode)
+  --node-name NAME     this node (default: $NODE_NAME, else the host name)
+  --cluster-name NAME  k8s.cluster.name on every span
+  --command-line       put process.command_line on resources (off by default:
+                       arguments can carry secrets)
 ${LIVE_HELP}`;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...LIVE_OPTIONS, sink: { type: 'string' }, routes: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      ...LIVE_OPTIONS,
+      sink: { type: 'string' },
+      routes: { type: 'string' },
+      kubernetes: { type: 'string' },
+      'node-name': { type: 'string' },
+      'cluster-name': { type: 'string' },
+      'command-line': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help) {
@@ -33,11 +50,20 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   choice('sink', values.sink, ['stdout'] as const);
   const { source: sourceOptions, durationS } = liveSourceOptions(values);
+  const log = (line: string) => process.stderr.write(`hydrophone: ${line}\n`);
+  const enrichment = await startEnrichment({
+    kubernetes: choice('kubernetes', values.kubernetes, ['auto', 'off'] as const) ?? 'auto',
+    ...(values['node-name'] ? { nodeName: values['node-name'] } : {}),
+    ...(values['cluster-name'] ? { clusterName: values['cluster-name'] } : {}),
+    commandLine: values['command-line'] ?? false,
+    log,
+  });
+  log(enrichment.summary);
   const sink = new JsonLinesSink();
-  const spanBuilder = new SpanBuilder();
+  const spanBuilder = new SpanBuilder(new IdGenerator(), enrichment.resolver);
   spanBuilder.routes = choice('routes', values.routes, ['collapse', 'raw'] as const) ?? 'collapse';
   const pipeline = new Pipeline(sink, { spanBuilder });
-  const source = new BpfSource({ ...sourceOptions, log: (line) => process.stderr.write(`hydrophone: ${line}\n`) });
+  const source = new BpfSource({ ...sourceOptions, log });
   process.stderr.write(`hydrophone: running with ${source.attachReason}; spans to stdout\n`);
   process.stderr.write(`hydrophone: ${source.tls().summary}\n`);
   source.start((events) => pipeline.accept(events));
@@ -45,6 +71,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const counters = source.kernelCounters();
   source.close();
   await pipeline.close();
+  enrichment.stop();
   reportPipeline(pipeline, sink.dropped, `ring buffer lost ${counters.ringbufLost} records`);
   return 0;
 }

@@ -10,7 +10,8 @@ import type { ConnContext } from '../reassembly/connectionTracker.ts';
 import type { Exchange } from '../protocols/contract.ts';
 import type { ConnOpenEvent, Endpoint } from '../source/events.ts';
 import { IdGenerator, parseTraceparent } from './ids.ts';
-import { ProcessNames, type ProcessName } from '../enrichment/processNames.ts';
+import { WorkloadResolver } from '../enrichment/workloadResolver.ts';
+import { ProcessTable } from '../enrichment/processTable.ts';
 import { SpanKind, StatusCode, type AttributeValue, type Span } from './span.ts';
 
 const endpointKey = (e: Endpoint) => `${e.address}|${e.port}`;
@@ -42,28 +43,19 @@ class PeerIndex {
 export class SpanBuilder {
   private readonly ids: IdGenerator;
   private readonly peers = new PeerIndex();
-  private readonly host: string;
-  private readonly processes: ProcessNames;
+  private readonly workloads: WorkloadResolver;
 
   /** 'collapse' (default): ids in paths become {id}, {uuid}...; 'raw': the path as it is (high cardinality). */
   routes: 'collapse' | 'raw' = 'collapse';
 
-  constructor(ids = new IdGenerator(), processes = new ProcessNames(), host = hostname()) {
+  constructor(ids = new IdGenerator(), workloads = new WorkloadResolver(new ProcessTable(), hostname())) {
     this.ids = ids;
-    this.processes = processes;
-    this.host = host;
+    this.workloads = workloads;
   }
 
-  /**
-   * Resources by pid, shared (frozen) by the spans of a process: made once,
-   * not per span. Valid while the process's name and comm are the same.
-   */
-  private readonly resources = new Map<number, { proc: ProcessName | undefined; comm: string; resource: Readonly<Record<string, AttributeValue>> }>();
-
-  /** A process exited: its name may be reused by another pid. */
+  /** A process exited: its pid may be reused by another process. */
   processExited(pid: number): void {
-    this.processes.forget(pid);
-    this.resources.delete(pid);
+    this.workloads.processExited(pid);
   }
 
   /**
@@ -74,28 +66,7 @@ export class SpanBuilder {
    */
   connectionOpened(open: ConnOpenEvent): void {
     this.peers.add(open);
-    this.processes.observe(open.pid, open.comm);
-  }
-
-  private resourceOf(open: ConnOpenEvent): Readonly<Record<string, AttributeValue>> {
-    const known = this.processes.get(open.pid);
-    const cached = this.resources.get(open.pid);
-    if (cached && cached.proc === known && cached.comm === open.comm) return cached.resource;
-    const resource = Object.freeze(this.makeResource(open, known ?? { name: open.comm }));
-    if (this.resources.size >= 4096) this.resources.clear();
-    this.resources.set(open.pid, { proc: known, comm: open.comm, resource });
-    return resource;
-  }
-
-  private makeResource(open: ConnOpenEvent, proc: ProcessName): Record<string, AttributeValue> {
-    const resource: Record<string, AttributeValue> = {
-      'service.name': proc.name || 'unknown_service',
-      'process.pid': open.pid,
-      'process.executable.name': proc.name,
-      'host.name': this.host,
-    };
-    if (proc.path) resource['process.executable.path'] = proc.path;
-    return resource;
+    this.workloads.observe(open.pid, open.comm);
   }
 
   build(conn: ConnContext, ex: Exchange): Span {
@@ -130,8 +101,11 @@ export class SpanBuilder {
         attributes['client.port'] = open.remote.port;
         attributes['server.port'] ??= open.local.port;
       } else {
-        attributes['server.address'] ??= open.remote.address;
+        const peer = this.workloads.peerOf(open.remote.address);
+        // The Host or :authority the client used comes first; then the Service it reached.
+        attributes['server.address'] ??= peer?.serverAddress ?? open.remote.address;
         attributes['server.port'] ??= open.remote.port;
+        if (peer?.peerService) attributes['peer.service'] = peer.peerService;
       }
     }
     const error = server ? ex.error.server : ex.error.client;
@@ -145,7 +119,7 @@ export class SpanBuilder {
       endTimeUnixNano: ex.endNs,
       attributes,
       status: error ? { code: StatusCode.ERROR, ...(ex.error.message ? { message: ex.error.message } : {}) } : { code: StatusCode.UNSET },
-      resource: this.resourceOf(open),
+      resource: this.workloads.resourceOf(open.pid, open.comm),
     };
   }
 }
