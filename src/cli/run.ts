@@ -9,7 +9,7 @@ import { SpanBuilder } from '../spans/spanBuilder.ts';
 import { startEnrichment } from '../enrichment/index.ts';
 import { IdGenerator } from '../spans/ids.ts';
 import { JsonLinesSink } from '../sinks/stdoutSink.ts';
-import { choice } from './options.ts';
+import { choice, intOption } from './options.ts';
 import { LIVE_HELP, LIVE_OPTIONS, liveSourceOptions, untilStopped } from './liveOptions.ts';
 import { reportPipeline } from './summary.ts';
 
@@ -25,6 +25,7 @@ Turns the traffic of every process on this host into OpenTelemetry spans
                        account or a kubeconfig is found) or off (host mode)
   --node-name NAME     this node (default: $NODE_NAME, else the host name)
   --cluster-name NAME  k8s.cluster.name on every span
+  --deleted-pod-grace S  seconds a deleted pod still names late spans (default 60)
   --command-line       put process.command_line on resources (off by default:
                        arguments can carry secrets)
 ${LIVE_HELP}`;
@@ -39,6 +40,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       kubernetes: { type: 'string' },
       'node-name': { type: 'string' },
       'cluster-name': { type: 'string' },
+      'deleted-pod-grace': { type: 'string' },
       'command-line': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -56,6 +58,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(values['node-name'] ? { nodeName: values['node-name'] } : {}),
     ...(values['cluster-name'] ? { clusterName: values['cluster-name'] } : {}),
     commandLine: values['command-line'] ?? false,
+    ...(values['deleted-pod-grace'] !== undefined ? { deletedPodGraceMs: 1000 * intOption('deleted-pod-grace', values['deleted-pod-grace'], 0, 86_400)! } : {}),
     log,
   });
   log(enrichment.summary);

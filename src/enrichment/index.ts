@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { KubernetesMetadata, loadKubeConfig } from './kubernetes/kubernetesMetadata.ts';
+import { DEFAULT_STORE_LIMITS } from './kubernetes/metadataStore.ts';
 import { ProcessTable } from './processTable.ts';
 import { WorkloadResolver } from './workloadResolver.ts';
 
@@ -21,6 +22,8 @@ export interface EnrichmentOptions {
   readonly clusterName?: string;
   /** Put process.command_line on resources (off: arguments can carry secrets). */
   readonly commandLine?: boolean;
+  /** How long a deleted pod still names late spans (ms; default 60 s). */
+  readonly deletedPodGraceMs?: number;
   /** How long start() waits for the first lists (ms); capture starts regardless. */
   readonly syncTimeoutMs?: number;
   readonly log: (line: string) => void;
@@ -46,6 +49,7 @@ export async function startEnrichment(options: EnrichmentOptions): Promise<Enric
   const kube = new KubernetesMetadata(config.kc, {
     nodeName,
     ...(options.clusterName ? { clusterName: options.clusterName } : {}),
+    limits: { ...DEFAULT_STORE_LIMITS, ...(options.deletedPodGraceMs !== undefined ? { deletedPodGraceMs: options.deletedPodGraceMs } : {}) },
     onProblem: (message) => {
       // The watches retry with backoff; a broken API server must not flood the log.
       if (warned++ < 20 || warned % 100 === 0) options.log(`kubernetes: ${message}${warned > 20 ? ` (${warned} problems so far)` : ''}`);

@@ -58,6 +58,7 @@ export interface KubernetesOptions {
 /** Owner kinds whose own owner names the workload: ReplicaSet -> Deployment, Job -> CronJob. */
 const OWNED_KINDS = new Set(['ReplicaSet', 'Job']);
 const NODE_REFRESH_MS = 10 * 60_000;
+const SWEEP_MS = 5_000;
 
 export class KubernetesMetadata {
   readonly store: MetadataStore;
@@ -70,6 +71,7 @@ export class KubernetesMetadata {
   private readonly watches: Array<SlimListWatch<unknown>>;
   private readonly pendingOwners = new Set<string>();
   private nodeTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly onProblem: (message: string) => void;
 
   constructor(kc: KubeConfig, options: KubernetesOptions) {
@@ -137,6 +139,9 @@ export class KubernetesMetadata {
     void this.refreshNode();
     this.nodeTimer = setInterval(() => void this.refreshNode(), NODE_REFRESH_MS);
     this.nodeTimer.unref();
+    // Deleted pods leave once their grace period is over.
+    this.sweepTimer = setInterval(() => this.store.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
     const results = await Promise.all(this.watches.map((w) => w.start(timeoutMs)));
     return { synced: results.every(Boolean) };
   }
@@ -144,6 +149,7 @@ export class KubernetesMetadata {
   stop(): void {
     for (const w of this.watches) w.stop();
     clearInterval(this.nodeTimer);
+    clearInterval(this.sweepTimer);
   }
 
   private async refreshNode(): Promise<void> {
