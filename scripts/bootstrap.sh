@@ -47,4 +47,6 @@ sh scripts/build.sh
 # by a hash of their sources: silent, and a few file hashes, when warm.
 if [ -n "$test_peers" ]; then
 	sh test/peers/prepare.sh >/dev/null
+	# A real kube-apiserver and etcd for the enrichment tests (~7 min cold, cached).
+	sh test/peers/kube/prepare.sh >/dev/null
 fi
