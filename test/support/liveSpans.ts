@@ -1,6 +1,6 @@
 /** A live sensor feeding the real pipeline, collecting spans in memory for a test. */
 import { BpfSource, type BpfSourceOptions } from '../../src/source/bpf/bpfSource.ts';
-import { Pipeline, type SpanSink } from '../../src/pipeline/pipeline.ts';
+import { Pipeline, type PipelineOptions, type SpanSink } from '../../src/pipeline/pipeline.ts';
 import type { Span } from '../../src/spans/span.ts';
 
 export class LiveSpans {
@@ -13,7 +13,7 @@ export class LiveSpans {
    * TLS uprobes are off unless a test asks (tls: true): removing each one
    * costs the kernel ~90 ms at close, which every other live test would pay.
    */
-  constructor(options: BpfSourceOptions) {
+  constructor(options: BpfSourceOptions, pipelineOptions: PipelineOptions = {}) {
     const sink: SpanSink = {
       write: (spans) => {
         this.spans.push(...spans);
@@ -21,7 +21,7 @@ export class LiveSpans {
       },
       close: async () => {},
     };
-    this.pipeline = new Pipeline(sink);
+    this.pipeline = new Pipeline(sink, pipelineOptions);
     this.source = new BpfSource({ wakeupBytes: 0, tls: false, ...options });
     this.source.start((events) => this.pipeline.accept(events));
   }

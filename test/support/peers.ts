@@ -40,15 +40,22 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function startServer(cmd: string, args: string[], port: number, opts: { cwd?: string } = {}): Promise<Server> {
+/** `host`: the address the server listens on (default 127.0.0.1). */
+export async function startServer(cmd: string, args: string[], port: number, opts: { cwd?: string; host?: string } = {}): Promise<Server> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: opts.cwd });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const exited = once(child, 'exit');
-  await Promise.race([
-    waitForPort(port),
-    exited.then(([code]) => { throw new Error(`${cmd} exited with ${code} before listening: ${stderr}`); }),
-  ]);
+  try {
+    await Promise.race([
+      waitForPort(port, opts.host),
+      exited.then(([code]) => { throw new Error(`${cmd} exited with ${code} before listening: ${stderr}`); }),
+    ]);
+  } catch (err) {
+    // Never leave a server behind when the test cannot use it.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw err;
+  }
   return {
     process: child,
     pid: child.pid!,
@@ -71,6 +78,8 @@ export interface RunResult {
 /** Runs a client to completion; `input` is written to its stdin after `waitFor` appears on stdout. */
 export async function run(cmd: string, args: string[], opts: { input?: string; waitFor?: string; beforeInput?: () => Promise<void> } = {}): Promise<RunResult> {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // A client that exits without reading its stdin (ip, true) closes the pipe first: EPIPE is expected then.
+  child.stdin!.on('error', () => {});
   let stdout = '';
   let stderr = '';
   let fed = false;
