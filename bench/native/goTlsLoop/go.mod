@@ -1,0 +1,3 @@
+module hydrophone/bench/gotlsloop
+
+go 1.21

@@ -1,0 +1,86 @@
+"""HTTPS over Python's ssl module (OpenSSL's libssl through _ssl), for the
+sensor's TLS uprobes. Standard library only: any python3 runs it.
+
+    python https.py server PORT CERT KEY
+        HTTP/1.1 with keep-alive on 127.0.0.1:PORT until SIGTERM. Answers
+        "got N for PATH" (N: request body bytes): 404 for /missing, 500 for
+        /fail..., 201 for POST, else 200.
+    python https.py client PORT [--hold N] METHOD:PATH[:BODY_BYTES]...
+        The requests in order on ONE keep-alive connection (certificate not
+        verified). With --hold N: after the first N requests it prints
+        "held" and waits for a line on stdin before the rest (a test starts
+        a sensor in between: a connection older than the sensor). Prints one
+        JSON line: {"statuses": [...], "bodies": [...], "local_port": P}.
+"""
+import http.client
+import http.server
+import json
+import signal
+import ssl
+import sys
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection, many exchanges
+
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        body = b"got %d for %s" % (n, self.path.encode())
+        status = 404 if self.path == "/missing" else 500 if self.path.startswith("/fail") else 201 if self.command == "POST" else 200
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = answer
+
+    def log_message(self, *args):
+        pass
+
+
+def serve(port, cert, key):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    httpd.serve_forever()
+
+
+def client(port, hold, specs):
+    context = ssl._create_unverified_context()
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context)
+    statuses, bodies = [], []
+    for i, spec in enumerate(specs):
+        if i == hold:
+            print("held", flush=True)
+            sys.stdin.readline()
+        method, path, *size = spec.split(":")
+        body = b"x" * int(size[0]) if size else None
+        conn.request(method, path, body=body)
+        response = conn.getresponse()
+        bodies.append(response.read().decode())
+        statuses.append(response.status)
+    local_port = conn.sock.getsockname()[1]
+    conn.close()
+    print(json.dumps({"statuses": statuses, "bodies": bodies, "local_port": local_port}), flush=True)
+
+
+def main(argv):
+    if len(argv) >= 5 and argv[1] == "server":
+        serve(int(argv[2]), argv[3], argv[4])
+    elif len(argv) >= 4 and argv[1] == "client":
+        hold = -1
+        rest = argv[3:]
+        if rest[0] == "--hold":
+            hold, rest = int(rest[1]), rest[2:]
+        client(int(argv[2]), hold, rest)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
