@@ -93,7 +93,7 @@ const oursRun = timeIt(() => {
   let n = 0;
   for (let w = 0; w < 2; w++) {
     n = 0;
-    const parser = http1Protocol.createParser(() => n++);
+    const parser = http1Protocol.createParser(() => n++, { fromStart: true });
     for (const req of requests) {
       parser.onData('request', req, 1n);
       parser.onData('response', response, 2n);

@@ -49,6 +49,61 @@ describe('Pipeline', () => {
     expect(client.attributes).toMatchObject({ 'network.peer.port': 8080, 'server.address': 'shop' });
   });
 
+  // Both ends of a keep-alive connection, where one end did not see every
+  // exchange: parentage must follow the bytes, not the count of exchanges.
+  const exchange = (n: number) => ({
+    req: `GET /item/${n} HTTP/1.1\r\nHost: shop\r\n\r\n`,
+    res: `HTTP/1.1 200 OK\r\nContent-Length: ${String(n).length}\r\n\r\n${n}`,
+  });
+
+  it('pairs by stream position: the server lost an exchange to a gap, the next one still names its own client span', async () => {
+    const { spans, sink } = collector();
+    const p = new Pipeline(sink);
+    const [a, b, c] = [exchange(1), exchange(22), exchange(333)];
+    const events: SensorEvent[] = [open('c', 10, 'client', 50000, 8080, 1n), open('s', 20, 'server', 8080, 50000, 2n)];
+    let cp = 0, sp = 0, ts = 10n;
+    for (const [i, x] of [a, b, c].entries()) {
+      events.push(data('c', 10, 'egress', cp, x.req, ts++));
+      // The server's copy of the second exchange was lost (ring buffer): its stream jumps over it.
+      if (i !== 1) events.push(data('s', 20, 'ingress', cp, x.req, ts++), data('s', 20, 'egress', sp, x.res, ts++));
+      events.push(data('c', 10, 'ingress', sp, x.res, ts++));
+      cp += x.req.length;
+      sp += x.res.length;
+    }
+    p.accept(events);
+    await p.close();
+    const clients = new Map(spans.filter((x) => x.kind === 3).map((x) => [x.name, x]));
+    const servers = spans.filter((x) => x.kind === 2);
+    expect([...clients.keys()]).toEqual(['GET /item/{id}']);
+    expect(spans.filter((x) => x.kind === 3).map((x) => x.attributes['url.path'])).toEqual(['/item/1', '/item/22', '/item/333']);
+    const clientOf = new Map(spans.filter((x) => x.kind === 3).map((x) => [x.spanId, x.attributes['url.path']]));
+    // Every server span the parser kept names the client span of the same request.
+    for (const srv of servers) expect(clientOf.get(srv.parentSpanId)).toBe(srv.attributes['url.path']);
+    expect(servers.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('does not pair the ends of a connection older than the sensor: they may have seen different exchanges', async () => {
+    const { spans, sink } = collector();
+    const p = new Pipeline(sink);
+    const [a, b] = [exchange(1), exchange(2)];
+    const existing = (o: ConnOpenEvent): ConnOpenEvent => ({ ...o, origin: 'existing' });
+    // The client's stream begins one exchange earlier than the server's: same sizes, so counts and positions both line up wrongly.
+    p.accept([
+      existing(open('c', 10, 'client', 50000, 8080, 1n)),
+      existing(open('s', 20, 'server', 8080, 50000, 2n)),
+      data('c', 10, 'egress', 0, a.req, 3n),
+      data('c', 10, 'ingress', 0, a.res, 4n),
+      data('c', 10, 'egress', a.req.length, b.req, 5n),
+      data('s', 20, 'ingress', 0, b.req, 6n),
+      data('s', 20, 'egress', 0, b.res, 7n),
+      data('c', 10, 'ingress', a.res.length, b.res, 8n),
+    ]);
+    await p.close();
+    expect(spans.filter((x) => x.kind === 3)).toHaveLength(2);
+    const server = spans.find((x) => x.kind === 2)!;
+    expect(server.parentSpanId).toBe('');
+  });
+
   it.each([
     ['collapse', 'GET /orders/{id}', '/orders/{id}'],
     ['raw', 'GET /orders/17', '/orders/17'],

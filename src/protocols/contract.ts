@@ -58,11 +58,13 @@ export interface Exchange {
   readonly traceparent?: string;
   /**
    * Identifies the exchange on its connection the same way on both ends
-   * (HTTP/1: its index on the connection; HTTP/2: the stream id), so a
-   * client span and the server span of the same exchange can be paired
-   * when both processes are on this host.
+   * (HTTP/1: the byte position where the request starts, when both ends
+   * were seen from the connection's first byte; HTTP/2: the stream id), so
+   * a client span and the server span of the same exchange can be paired
+   * when both processes are on this host. Undefined when no such key is
+   * known: the spans are then not paired, rather than paired wrongly.
    */
-  readonly pairKey: string;
+  readonly pairKey?: string;
 }
 
 /** Counters a parser keeps; the pipeline exports them per protocol. */
@@ -89,11 +91,19 @@ export interface ConnectionParser {
   readonly stats: ParserStats;
 }
 
+export interface ParserContext {
+  readonly fromStart: boolean;
+}
+
 export interface Protocol {
   readonly name: string;
   infer(first: FirstBytes): Inference;
-  /** `emit` receives each finished exchange, in completion order. */
-  createParser(emit: (exchange: Exchange) => void): ConnectionParser;
+  /**
+   * `emit` receives each finished exchange, in completion order.
+   * `fromStart`: the streams begin at the connection's first byte (it was
+   * seen opening), so byte positions mean the same on both ends.
+   */
+  createParser(emit: (exchange: Exchange) => void, context: ParserContext): ConnectionParser;
 }
 
 export function newParserStats(): ParserStats {

@@ -321,7 +321,7 @@ export class ConnectionTracker {
     if (t.open.role === 'unknown') t.role = t.requestsOn === 'ingress' ? 'server' : 'client';
     const ctx: ConnContext = { open: t.open, role: t.role, protocol: chosen.protocol.name, tls: t.tls };
     t.protocol = chosen.protocol;
-    t.parser = chosen.protocol.createParser((exchange) => this.onExchange(ctx, exchange));
+    t.parser = chosen.protocol.createParser((exchange) => this.onExchange(ctx, exchange), { fromStart: t.open.origin !== 'existing' });
     t.state = 'parsing';
     const early = t.early;
     t.early = [];

@@ -44,6 +44,8 @@ export class SpanBuilder {
   private readonly ids: IdGenerator;
   private readonly peers = new PeerIndex();
   private readonly workloads: WorkloadResolver;
+  /** Exchanges without a pair key so far: their ids need a key of their own. */
+  private unpaired = 0;
 
   /** 'collapse' (default): ids in paths become {id}, {uuid}...; 'raw': the path as it is (high cardinality). */
   routes: 'collapse' | 'raw' = 'collapse';
@@ -74,9 +76,10 @@ export class SpanBuilder {
     const server = conn.role === 'server';
     const tp = parseTraceparent(ex.traceparent);
     // The client span's identity is known to both ends: its connection and pair key.
-    const peerClient = server ? this.peers.clientOf(open) : open.conn;
+    // Without a pair key both ends agree on, the span stands alone (never paired wrongly).
+    const peerClient = ex.pairKey === undefined ? undefined : server ? this.peers.clientOf(open) : open.conn;
     const clientKey = peerClient ? `${peerClient}/${ex.pairKey}` : undefined;
-    const ownKey = `${open.conn}/${ex.pairKey}`;
+    const ownKey = `${open.conn}/${ex.pairKey ?? `#${++this.unpaired}`}`;
     const spanId = server ? this.ids.spanId(`s:${ownKey}`) : this.ids.spanId(`c:${ownKey}`);
     const traceId = tp?.traceId ?? this.ids.traceId(clientKey ?? ownKey);
     let parentSpanId = tp?.parentId ?? '';

@@ -55,13 +55,12 @@ describe.skipIf(skipReason)('Kubernetes metadata from a real API server', () => 
   });
 
   it('recovers when the API server restarts: pods made afterwards still arrive', async () => {
-    const listsBefore = kube.stats().watches.pods!.lists;
     await api.restartApiServer();
     await createPod(api.client, 'shop', 'after-restart', { nodeName: 'node-a', containers: [{ name: 'app', containerID: `containerd://${cid(3)}` }] });
     await eventually(() => kube.resourceOf(cid(3)) !== undefined, 'the pod made after the restart', 60_000);
     const w = kube.stats().watches.pods!;
-    // Either the resumed watch was answered 410 Gone and a list followed, or the error path listed again.
-    expect(w.lists).toBeGreaterThan(listsBefore);
+    // The watch broke (an error, backoff), then either resumed from its
+    // resourceVersion or, answered 410 Gone, listed again: both recover.
     expect(w.gone + w.errors).toBeGreaterThan(0);
     expect(w.state).toBe('watching');
   }, 90_000);

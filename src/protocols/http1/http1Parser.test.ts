@@ -17,7 +17,7 @@ type Step = [Side, string] | [Side, 'gap', number] | ['close'];
 
 function run(steps: Step[]): { exchanges: Exchange[]; stats: object; buffered: number } {
   const exchanges: Exchange[] = [];
-  const parser = http1Protocol.createParser((e) => exchanges.push(e));
+  const parser = http1Protocol.createParser((e) => exchanges.push(e), { fromStart: true });
   let ts = 1000n;
   for (const step of steps) {
     ts += 1000n;
@@ -111,7 +111,7 @@ describe('HTTP/1.x parser (robustness)', () => {
       for (let cut = 0; cut <= buf.length; cut++) {
         for (const mutate of [false, true]) {
           const exchanges: Exchange[] = [];
-          const p = http1Protocol.createParser((e) => exchanges.push(e));
+          const p = http1Protocol.createParser((e) => exchanges.push(e), { fromStart: true });
           const copy = Buffer.from(buf.subarray(0, cut));
           if (mutate && cut > 0) copy[cut >> 1] = (copy[cut >> 1]! + 77) & 0xff;
           p.onData(side === 'request' ? 'response' : 'request', side === 'request' ? res : req, 1n);
@@ -127,7 +127,7 @@ describe('HTTP/1.x parser (robustness)', () => {
   it('never throws on random bytes and keeps its buffers bounded', () => {
     let seed = 7;
     const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-    const p = http1Protocol.createParser(() => {});
+    const p = http1Protocol.createParser(() => {}, { fromStart: true });
     for (let i = 0; i < 2000; i++) {
       const chunk = Buffer.alloc(1 + Math.floor(rand() * 2000));
       for (let j = 0; j < chunk.length; j++) chunk[j] = rand() < 0.1 ? 0x0a : Math.floor(rand() * 256);

@@ -8,7 +8,7 @@
  * length is known, requests waiting for an answer are dropped (counted)
  * and a response is paired only with a request that started before it.
  */
-import type { ConnectionParser, Exchange, Side } from '../contract.ts';
+import type { ConnectionParser, Exchange, ParserContext, Side } from '../contract.ts';
 import { newParserStats } from '../contract.ts';
 import { MessageReader } from './messageReader.ts';
 import { requestGrammar, responseGrammar } from './grammar.ts';
@@ -27,7 +27,9 @@ const MAX_PENDING_REQUESTS = 256;
 export interface PendingRequest {
   readonly head: RequestHead;
   readonly startNs: bigint;
-  readonly index: number;
+  /** Where the request starts in the request stream: the same number on both ends when `fromStart`. */
+  readonly offset: number;
+  readonly pairable: boolean;
   endNs: bigint;
   bodySize: number;
   complete: boolean;
@@ -65,17 +67,18 @@ export class Http1Parser implements ConnectionParser {
   private pending: PendingRequest[] = [];
   /** Requests after the queue's last one that did not fit in it. */
   private overflow = 0;
-  private nextIndex = 0;
   private upgraded = false;
   private readonly emit: (e: Exchange) => void;
 
-  constructor(emit: (e: Exchange) => void) {
+  private readonly fromStart: boolean;
+
+  constructor(emit: (e: Exchange) => void, context: ParserContext = { fromStart: false }) {
     this.emit = emit;
+    this.fromStart = context.fromStart;
     this.requests = new MessageReader(requestGrammar, {
-      onHead: (head, startNs) => {
-        const index = this.nextIndex++;
+      onHead: (head, startNs, offset) => {
         if (this.overflow > 0 || this.pending.length >= MAX_PENDING_REQUESTS) this.overflow++;
-        else this.pending.push({ head, startNs, index, endNs: startNs, bodySize: 0, complete: false });
+        else this.pending.push({ head, startNs, offset, pairable: this.fromStart, endNs: startNs, bodySize: 0, complete: false });
         // A request has a body only if it says so (RFC 9112 6.3).
         return framingOf(head.headers) ?? { kind: 'none' };
       },

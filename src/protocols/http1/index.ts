@@ -6,5 +6,5 @@ import { inferHttp1 } from './inference.ts';
 export const http1Protocol: Protocol = {
   name: 'http1',
   infer: inferHttp1,
-  createParser: (emit) => new Http1Parser(emit),
+  createParser: (emit, context) => new Http1Parser(emit, context),
 };

@@ -11,8 +11,12 @@ import { BodyReader, type BodyFraming } from './bodyFraming.ts';
 import { MAX_HEAD_BYTES, type Head } from './messageHead.ts';
 
 export interface MessageEvents<H extends Head> {
-  /** A head was parsed; the answer says how its body is framed. */
-  onHead(head: H, startNs: bigint): BodyFraming;
+  /**
+   * A head was parsed; the answer says how its body is framed. `offset`:
+   * where the message starts in this side's stream (bytes and gaps since
+   * the reader began).
+   */
+  onHead(head: H, startNs: bigint, offset: number): BodyFraming;
   /** The message ended (body included); `bodySize` counts body bytes, gaps included. */
   onComplete(head: H, startNs: bigint, endNs: bigint, bodySize: number): void;
   /** The message whose head was reported is lost (gap or garbage in its body). */
@@ -39,6 +43,8 @@ export class MessageReader<H extends Head> {
   private readonly grammar: SideGrammar<H>;
   private readonly events: MessageEvents<H>;
   private readonly stats: ParserStats;
+  /** Bytes and gap lengths this side was given so far: the stream position after the queue's last byte. */
+  private received = 0;
 
   constructor(grammar: SideGrammar<H>, events: MessageEvents<H>, stats: ParserStats) {
     this.grammar = grammar;
@@ -58,12 +64,14 @@ export class MessageReader<H extends Head> {
 
   push(bytes: Uint8Array, tsNs: bigint): void {
     if (this.state === 'stopped') return;
+    this.received += bytes.length;
     this.queue.push(bytes, tsNs);
     this.run();
   }
 
   gap(length: number, tsNs: bigint): void {
     if (this.state === 'stopped') return;
+    this.received += length;
     if (this.state === 'body' && this.queue.length === 0 && this.body!.skipGap(length)) {
       this.lastNs = tsNs;
       this.run();
@@ -137,8 +145,9 @@ export class MessageReader<H extends Head> {
           this.head = step.frame;
           this.startNs = this.queue.tsAt(0);
           this.lastNs = this.queue.tsAt(step.consumed - 1);
+          const offset = this.received - this.queue.length;
           this.queue.consume(step.consumed);
-          this.body = new BodyReader(this.events.onHead(step.frame, this.startNs));
+          this.body = new BodyReader(this.events.onHead(step.frame, this.startNs, offset));
           this.state = 'body';
           break;
         }

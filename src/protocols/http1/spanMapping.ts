@@ -84,6 +84,8 @@ export function exchangeOf(req: PendingRequest, res: ResponseHead, _resStartNs: 
       ...(res.status >= 400 ? { message: `HTTP ${res.status}` } : {}),
     },
     ...(traceparent ? { traceparent } : {}),
-    pairKey: String(req.index),
+    // The request's stream position is the same number on both ends only
+    // when both saw the connection from its first byte (gaps are counted in it).
+    ...(req.pairable ? { pairKey: `@${req.offset}` } : {}),
   };
 }
