@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 build_pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ python3 ca-certificates"
-test_pkgs="nginx-light curl wrk python3-venv tshark tcpdump"
+test_pkgs="openjdk-17-jdk-headless maven nginx-light curl wrk python3-venv tshark tcpdump"
 
 pkgs="$build_pkgs"
 test_peers=""
@@ -49,4 +49,6 @@ if [ -n "$test_peers" ]; then
 	sh test/peers/prepare.sh >/dev/null
 	# A real kube-apiserver and etcd for the enrichment tests (~7 min cold, cached).
 	sh test/peers/kube/prepare.sh >/dev/null
+	# A real Apache Kafka 4 broker (jars from Maven Central, a JDK) for the export tests.
+	sh test/peers/kafka/prepare.sh >/dev/null
 fi
