@@ -65,6 +65,10 @@ enum hp_syscall {
 	 * SSL_read / SSL_read_ex, SSL_write / SSL_write_ex. */
 	HP_SYS_SSL_READ = 12,
 	HP_SYS_SSL_WRITE = 13,
+	/* Go's crypto/tls.(*Conn).Read / Write (uprobes at entry and at each
+	 * return instruction, lib/goTls.h). */
+	HP_SYS_GO_TLS_READ = 14,
+	HP_SYS_GO_TLS_WRITE = 15,
 };
 
 enum hp_data_flags {
@@ -95,6 +99,14 @@ enum hp_limits {
 	/* One data event carries at most this much payload; a larger capture
 	 * is split into consecutive events (consecutive positions). */
 	HP_CHUNK_MAX = 16384,
+	/* Go binaries with crypto/tls probes at once (struct hp_go_tls_binary). */
+	HP_GO_TLS_MAX_BINARIES = 512,
+	/* A Go TLS uprobe's cookie: the binary's index in bits 0-31, the
+	 * direction (enum hp_direction: Read ingress, Write egress) in bits
+	 * 32-39, and for a return probe the return instruction's offset in its
+	 * function in bits 40-63. */
+	HP_GO_TLS_COOKIE_DIR_SHIFT = 32,
+	HP_GO_TLS_COOKIE_OFF_SHIFT = 40,
 };
 
 /* A connection's identity: survives fd reuse because gen is the kernel
@@ -196,6 +208,27 @@ struct hp_config {
 	 * below it the addon's poll timeout picks records up. Saves a wakeup
 	 * per record under load. 0 wakes on every record. */
 	__u32 wakeup_bytes;
+};
+
+/* Go crypto/tls, one per probed binary (array map "hp_go_tls_bins", index
+ * in the uprobes' cookie), written by user space from the binary's symbols
+ * and DWARF before its probes are attached (src/source/golang/). Addresses
+ * are link-time; in a position-independent binary the probe adds the load
+ * base, learned from where the entry probe fired. */
+struct hp_go_tls_binary {
+	__u64 read_addr; /* crypto/tls.(*Conn).Read */
+	__u64 write_addr; /* crypto/tls.(*Conn).Write */
+	__u64 itab_tcp; /* go:itab.*net.TCPConn,net.Conn */
+	__u64 itab_unix; /* go:itab.*net.UnixConn,net.Conn; 0: not in the binary */
+	__u32 conn_off; /* tls.Conn.conn: the net.Conn interface (itab, data) */
+	__u32 fd_off; /* *net.TCPConn -> *net.netFD: TCPConn.conn + conn.fd */
+	__u32 sysfd_off; /* *net.netFD -> the fd: netFD.pfd + poll.FD.Sysfd */
+	__u8 pie; /* ET_DYN: addresses move by the load base */
+	/* Read keeps its receiver and buffer in their spill slots (checked by
+	 * disassembly): a return can recover a call that began before the
+	 * probes were attached. */
+	__u8 read_spills;
+	__u8 _pad[2];
 };
 
 #pragma GCC diagnostic pop

@@ -22,11 +22,13 @@
 #include "maps/pending.h"
 #include "maps/scratch.h"
 #include "maps/tls.h"
+#include "maps/goTls.h"
 #include "lib/socket.h"
 #include "lib/filter.h"
 #include "lib/conn.h"
 #include "lib/emit.h"
 #include "lib/tls.h"
+#include "lib/goTls.h"
 #include "lib/io.h"
 #include "lib/proc.h"
 
@@ -172,6 +174,21 @@ SEC("uprobe")
 int BPF_KPROBE(hp_up_ssl_read_ex, void *ssl, void *buf, size_t num, size_t *readbytes)
 {
 	return hp_tls_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, HP_DIR_INGRESS);
+}
+
+/* Go crypto/tls.(*Conn).Read and Write (lib/goTls.h): one program for both
+ * entries and one for every return instruction of both; the cookie of each
+ * probe says which binary and which direction. */
+SEC("uprobe")
+int BPF_KPROBE(hp_up_go_tls)
+{
+	return hp_go_tls_enter(ctx);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(hp_up_go_tls_ret)
+{
+	return hp_go_tls_return(ctx);
 }
 
 /* ---- processes: always on, no tracefs needed ---- */

@@ -64,7 +64,10 @@ static __always_inline bool hp_data_begin(struct hp_data_ctx *c, struct hp_pendi
 	 * sends no socket bytes, so parsers never see its ciphertext. */
 	if (hp_tls_nested(pid_tgid, p->fd, st))
 		return false;
-	if (dir == HP_DIR_INGRESS && st->tls != HP_TLS_NONE)
+	/* The first read of a connection is noted too: its bytes, TLS or not,
+	 * are only examined when they are emitted, after this; a Go TLS read in
+	 * progress when the probes came needs it (lib/goTls.h). */
+	if (dir == HP_DIR_INGRESS && (st->tls != HP_TLS_NONE || st->pos[HP_STREAM_INGRESS] == 0))
 		hp_tls_note_read(pid_tgid, p->fd, st);
 	if (st->tls == HP_TLS_PLAIN)
 		return false;

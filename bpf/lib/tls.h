@@ -100,7 +100,11 @@ static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, cons
 	if (!lr || bpf_ktime_get_ns() - lr->ts_ns > HP_TLS_LAST_READ_NS)
 		return NULL;
 	st = hp_tls_conn(tgid, lr->fd, lr->gen, false);
-	return st ? hp_tls_remember(&key, st, HP_TLS_FD_LAST_READ) : NULL;
+	/* A connection's first read is noted before its bytes are looked at
+	 * (lib/io.h): only one that looked like TLS records counts here. */
+	if (!st || st->tls == HP_TLS_NONE)
+		return NULL;
+	return hp_tls_remember(&key, st, HP_TLS_FD_LAST_READ);
 }
 
 /* The pseudo-connection of an SSL* whose socket is unknown. */

@@ -56,10 +56,12 @@ struct {
 } hp_tls_fds SEC(".maps");
 
 /* The last socket read of a thread, outside any SSL_* call, on a connection
- * whose bytes looked like TLS records. Stacks that feed ciphertext to the
- * library through a memory BIO (Node.js's TLSWrap) read the socket and then
- * call SSL_read on the same thread, with no syscall inside it. Any SSL_read
- * return on the thread consumes it. */
+ * whose bytes looked like TLS records (or the connection's first read: its
+ * TLS state is checked at use). Stacks that feed ciphertext to the library
+ * through a memory BIO (Node.js's TLSWrap) read the socket and then call
+ * SSL_read on the same thread, with no syscall inside it; a Go TLS Read in
+ * progress when its probes came names its socket this way (lib/goTls.h).
+ * Any SSL_read or Go Read return on the thread consumes it. */
 struct hp_tls_last_read {
 	__u64 gen;
 	__u64 ts_ns; /* older than HP_TLS_LAST_READ_NS: not used */

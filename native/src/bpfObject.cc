@@ -122,10 +122,11 @@ int BpfObject::AttachUprobe(bpf_program* program, const std::string& binaryPath,
 
 int BpfObject::AttachUprobeLink(bpf_program* program, const std::string& binaryPath,
                                 const std::string& functionName, std::uint64_t offset,
-                                bool retprobe, BpfFailure* failure) {
+                                bool retprobe, std::uint64_t cookie, BpfFailure* failure) {
   bpf_uprobe_opts options{};
   options.sz = sizeof(options);
   options.retprobe = retprobe;
+  options.bpf_cookie = cookie;
   if (!functionName.empty()) options.func_name = functionName.c_str();
   bpf_link* link = bpf_program__attach_uprobe_opts(program, -1, binaryPath.c_str(),
                                                    static_cast<std::size_t>(offset), &options);

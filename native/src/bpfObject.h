@@ -37,10 +37,11 @@ class BpfObject {
                    const std::string& functionName, BpfFailure* failure);
   // A uprobe (or uretprobe) in every process that maps binaryPath, at a
   // file offset, or at functionName resolved by libbpf when it is not
-  // empty. Returns a link id (> 0) for DetachLink, or a negative errno.
+  // empty; the program reads `cookie` with bpf_get_attach_cookie(). Returns
+  // a link id (> 0) for DetachLink, or a negative errno.
   int AttachUprobeLink(bpf_program* program, const std::string& binaryPath,
                        const std::string& functionName, std::uint64_t offset, bool retprobe,
-                       BpfFailure* failure);
+                       std::uint64_t cookie, BpfFailure* failure);
   // 0, or -ENOENT for an id that is not attached.
   int DetachLink(int id);
   std::size_t UprobeLinkCount() const { return uprobes_.size(); }

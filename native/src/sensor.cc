@@ -39,8 +39,9 @@ bool HasAnyPrefix(const char* text, std::initializer_list<const char*> prefixes)
 
 // Which programs to load, by section: the always-on ones plus the family
 // chosen by options.attach ("tp/" and "raw_tp/" are libbpf's short spellings).
-bool Wanted(const bpf_program* program, const std::string& attach) {
+bool Wanted(const bpf_program* program, const std::string& attach, bool goTls) {
   const char* section = bpf_program__section_name(program);
+  if (!goTls && HasAnyPrefix(bpf_program__name(program), {"hp_up_go_tls"})) return false;
   // Uprobes are loaded whatever the family, and attached per binary later.
   if (HasAnyPrefix(section, {"raw_tracepoint/", "raw_tp/", "tp_btf/", "uprobe", "uretprobe"})) {
     return true;
@@ -164,6 +165,7 @@ Napi::Function Sensor::Define(Napi::Env env) {
                          InstanceMethod<&Sensor::Close>("close"),
                          InstanceMethod<&Sensor::AttachUprobe>("attachUprobe"),
                          InstanceMethod<&Sensor::DetachUprobe>("detachUprobe"),
+                         InstanceMethod<&Sensor::SetGoTlsBinary>("setGoTlsBinary"),
                      });
 }
 
@@ -187,6 +189,7 @@ Sensor::Sensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sensor>(info),
   options_.ringBufferBytes = static_cast<std::uint32_t>(ringBytes);
   options_.loadOnly = args::Boolean(o, "loadOnly", what, false);
   options_.verbose = args::Boolean(o, "verbose", what, false);
+  options_.goTls = args::Boolean(o, "goTls", what, true);
   options_.maxBatchBytes = static_cast<std::size_t>(
       args::Integer(o, "maxBatchBytes", what, 4096, 256u << 20, false).value_or(1u << 20));
   options_.maxInFlightBatches = static_cast<std::uint32_t>(
@@ -220,7 +223,8 @@ void Sensor::Open(Napi::Env env) {
                           LibbpfLog::CurrentTail()});
   }
   const std::string attach = options_.attach;
-  object_->SelectPrograms([&attach](const bpf_program* p) { return Wanted(p, attach); });
+  const bool goTls = options_.goTls;
+  object_->SelectPrograms([&attach, goTls](const bpf_program* p) { return Wanted(p, attach, goTls); });
   if (object_->Load(&failure) != 0) throw MakeError(env, failure);
   if (!options_.loadOnly && object_->AttachAll(&failure) != 0) throw MakeError(env, failure);
 }
@@ -447,7 +451,43 @@ Napi::Value Sensor::Maps(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// attachUprobe({ program, binaryPath, functionName | offset, retprobe? }) -> link id.
+// setGoTlsBinary(index, layout | null): one entry of "hp_go_tls_bins"
+// (struct hp_go_tls_binary, bpf/abi.h); null clears it.
+Napi::Value Sensor::SetGoTlsBinary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* usage =
+      "setGoTlsBinary(index: number, layout: { readAddr, writeAddr, itabTcp, itabUnix, connOff, "
+      "fdOff, sysfdOff, pie, readSpills } | null)";
+  if (info.Length() < 2 || !info[0].IsNumber() || !(info[1].IsObject() || info[1].IsNull())) {
+    throw Napi::TypeError::New(env, usage);
+  }
+  const std::uint64_t index =
+      args::IntegerValue(info[0], "Go TLS binary index", 0, HP_GO_TLS_MAX_BINARIES - 1);
+  hp_go_tls_binary value{};
+  if (info[1].IsObject()) {
+    const char* what = "Go TLS binary layout";
+    Napi::Object o = info[1].As<Napi::Object>();
+    const std::uint64_t u64 = std::numeric_limits<std::uint64_t>::max();
+    const std::uint64_t u32 = std::numeric_limits<std::uint32_t>::max();
+    value.read_addr = *args::Integer(o, "readAddr", what, 0, u64, true);
+    value.write_addr = *args::Integer(o, "writeAddr", what, 0, u64, true);
+    value.itab_tcp = *args::Integer(o, "itabTcp", what, 0, u64, true);
+    value.itab_unix = *args::Integer(o, "itabUnix", what, 0, u64, true);
+    value.conn_off = static_cast<__u32>(*args::Integer(o, "connOff", what, 0, u32, true));
+    value.fd_off = static_cast<__u32>(*args::Integer(o, "fdOff", what, 0, u32, true));
+    value.sysfd_off = static_cast<__u32>(*args::Integer(o, "sysfdOff", what, 0, u32, true));
+    value.pie = args::Boolean(o, "pie", what, false) ? 1 : 0;
+    value.read_spills = args::Boolean(o, "readSpills", what, false) ? 1 : 0;
+  }
+  bpf_map* map = RequireMap(env, "hp_go_tls_bins", sizeof(__u32), sizeof(value));
+  const __u32 key = static_cast<__u32>(index);
+  if (bpf_map_update_elem(bpf_map__fd(map), &key, &value, BPF_ANY) != 0) {
+    throw MakeError(env, {Stage::kMap, errno, "map 'hp_go_tls_bins'", "", "writing a Go binary's layout", ""});
+  }
+  return env.Undefined();
+}
+
+// attachUprobe({ program, binaryPath, functionName | offset, retprobe?, cookie? }) -> link id.
 // A refusal (no such file, bad offset...) throws a coded Error.
 Napi::Value Sensor::AttachUprobe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -460,6 +500,10 @@ Napi::Value Sensor::AttachUprobe(const Napi::CallbackInfo& info) {
   const std::optional<std::uint64_t> offset =
       args::Integer(o, "offset", what, 0, std::numeric_limits<std::int64_t>::max(), false);
   const bool retprobe = args::Boolean(o, "retprobe", what, false);
+  // bpf_get_attach_cookie() in the program (kernel 5.15+).
+  const std::uint64_t cookie =
+      args::Integer(o, "cookie", what, 0, std::numeric_limits<std::uint64_t>::max(), false)
+          .value_or(0);
   if (functionName.empty() == !offset.has_value()) {
     throw Napi::TypeError::New(env, "attachUprobe needs exactly one of functionName and offset");
   }
@@ -472,7 +516,7 @@ Napi::Value Sensor::AttachUprobe(const Napi::CallbackInfo& info) {
   LibbpfLog log(options_.verbose);
   BpfFailure failure;
   int id = object_->AttachUprobeLink(program, binaryPath, functionName, offset.value_or(0),
-                                     retprobe, &failure);
+                                     retprobe, cookie, &failure);
   if (id < 0) throw MakeError(env, failure);
   return Napi::Number::New(env, id);
 }

@@ -31,6 +31,9 @@ struct SensorOptions {
   std::string attach;  // "tracepoint" | "kprobe"
   std::uint32_t ringBufferBytes = 0;
   bool loadOnly = false;
+  // The Go crypto/tls programs (bpf_get_attach_cookie in a uprobe: kernel
+  // 5.15+); off, they are not loaded and the rest of the sensor still is.
+  bool goTls = true;
   std::size_t maxBatchBytes = 1 << 20;
   std::uint32_t maxInFlightBatches = 8;
   int pollTimeoutMs = 10;
@@ -55,6 +58,7 @@ class Sensor : public Napi::ObjectWrap<Sensor> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value AttachUprobe(const Napi::CallbackInfo& info);
   Napi::Value DetachUprobe(const Napi::CallbackInfo& info);
+  Napi::Value SetGoTlsBinary(const Napi::CallbackInfo& info);
 
   void Open(Napi::Env env);
   void Shutdown();

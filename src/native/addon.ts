@@ -29,6 +29,8 @@ export interface SensorOptions {
   ringBufferBytes: number;
   /** Load (run the verifier) without attaching anything. */
   loadOnly?: boolean;
+  /** Load the Go crypto/tls programs (default true; they need kernel 5.15+ for uprobe cookies). */
+  goTls?: boolean;
   maxBatchBytes?: number;
   maxInFlightBatches?: number;
   pollTimeoutMs?: number;
@@ -60,6 +62,31 @@ export interface DeliveryStats {
   pollErrno: number;
 }
 
+export interface UprobeOptions {
+  program: string;
+  binaryPath: string;
+  offset?: number;
+  functionName?: string;
+  retprobe?: boolean;
+  /** What bpf_get_attach_cookie() returns in the program. */
+  cookie?: bigint | number;
+}
+
+/** struct hp_go_tls_binary (bpf/abi.h): link-time addresses and the offsets from tls.Conn to the fd. */
+export interface GoTlsBinaryLayout {
+  readAddr: number;
+  writeAddr: number;
+  itabTcp: number;
+  /** 0 when the binary has no *net.UnixConn itab. */
+  itabUnix: number;
+  connOff: number;
+  fdOff: number;
+  sysfdOff: number;
+  pie: boolean;
+  /** Read keeps its receiver and buffer in their spill slots (a return can recover an unseen entry). */
+  readSpills: boolean;
+}
+
 export interface NativeSensor {
   setConfig(config: SensorConfig): void;
   setAllowList(kind: 'pid' | 'port' | 'cgroup', values: Array<number | bigint>): void;
@@ -74,9 +101,11 @@ export interface NativeSensor {
    * every process that maps it, at a file offset or at a function libbpf
    * resolves. Returns a link id; throws a coded Error when refused.
    */
-  attachUprobe(options: { program: string; binaryPath: string; offset?: number; functionName?: string; retprobe?: boolean }): number;
+  attachUprobe(options: UprobeOptions): number;
   /** Removes one link made by attachUprobe; false if it was not attached. */
   detachUprobe(id: number): boolean;
+  /** Writes (or, with null, clears) one Go binary's entry of hp_go_tls_bins (struct hp_go_tls_binary). */
+  setGoTlsBinary(index: number, layout: GoTlsBinaryLayout | null): void;
   close(): void;
 }
 

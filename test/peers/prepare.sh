@@ -2,6 +2,8 @@
 # Builds the gRPC echo peers (see README.md) into the cache and prints
 # where they are, one `name=path` a line:
 #   go=<cache>/peers/go-<hash>/echo-peer        echo-peer server PORT | client HOST:PORT
+#                                               | https-server PORT | https-client URL h1|h2
+#   go_nodwarf=, go_pie=                        the same built with -ldflags=-w, -buildmode=pie
 #   python=<cache>/peers/python-<hash>/bin/python   (a venv with grpcio; run python/echo.py)
 # Each is keyed by a hash of what it is built from (sources, pins, toolchain
 # version), so a warm run only hashes a few files and builds nothing. The
@@ -29,6 +31,11 @@ if [ ! -x "$gobin" ]; then
 	echo "prepare: building the Go echo peer ($goversion)" >&2
 	start=$(date +%s)
 	mkdir -p "$(dirname "$gobin")"
+	# The same program twice more for the Go TLS uprobes: without DWARF
+	# (-w: reported, not traced) and position-independent (addresses move
+	# by the load base). Built first: echo-peer's presence says all three are.
+	(cd "$here/go" && "$go" build -trimpath -ldflags=-w -o "$gobin-nodwarf" .)
+	(cd "$here/go" && "$go" build -trimpath -buildmode=pie -o "$gobin-pie" .)
 	(cd "$here/go" && "$go" build -trimpath -o "$gobin.tmp.$$" .)
 	mv -f "$gobin.tmp.$$" "$gobin"
 	echo "prepare: built $gobin in $(( $(date +%s) - start )) s" >&2
@@ -56,4 +63,6 @@ if [ ! -f "$venv/.ready" ]; then
 fi
 
 echo "go=$gobin"
+echo "go_nodwarf=$gobin-nodwarf"
+echo "go_pie=$gobin-pie"
 echo "python=$venv/bin/python"

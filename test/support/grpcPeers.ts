@@ -46,6 +46,7 @@ export interface GrpcClientSummary {
 }
 
 let prepared: Promise<GrpcPeers> | undefined;
+let built: Promise<Map<string, string>> | undefined;
 
 /** Builds the peers on first use (minutes when cold, well under a second when warm). */
 export function grpcPeers(): Promise<GrpcPeers> {
@@ -53,15 +54,24 @@ export function grpcPeers(): Promise<GrpcPeers> {
   return prepared;
 }
 
+/** What prepare.sh printed: name -> path (go, go_nodwarf, go_pie, python). Built once per test file. */
+export function preparedPeerPaths(): Promise<Map<string, string>> {
+  built ??= (async () => {
+    const script = path.join(peersDir, 'prepare.sh');
+    const { stdout } = await promisify(execFile)('sh', [script], { maxBuffer: 1 << 20 }).catch((err: { stderr?: string; message: string }) => {
+      throw new Error(`${script} failed: ${err.stderr || err.message}`);
+    });
+    return new Map(stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+  })();
+  return built;
+}
+
 async function prepare(): Promise<GrpcPeers> {
   const script = path.join(peersDir, 'prepare.sh');
-  const { stdout } = await promisify(execFile)('sh', [script], { maxBuffer: 1 << 20 }).catch((err: { stderr?: string; message: string }) => {
-    throw new Error(`${script} failed: ${err.stderr || err.message}`);
-  });
-  const paths = new Map(stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+  const paths = await preparedPeerPaths();
   const go = paths.get('go');
   const python = paths.get('python');
-  if (!go || !python) throw new Error(`${script} printed no go= or python= line: ${stdout}`);
+  if (!go || !python) throw new Error(`${script} printed no go= or python= line: ${[...paths].map(([k, v]) => `${k}=${v}`).join(' ')}`);
   const pyScript = path.join(peersDir, 'python/echo.py');
   const nodeScript = path.join(peersDir, 'node/echo.ts');
   const lines: Record<GrpcImplementation, (role: 'server' | 'client', where: string) => CommandLine> = {

@@ -12,7 +12,7 @@ import { decodeBatch, type DecodeStats } from './decoder.ts';
 import { monotonicToWallClock } from './clock.ts';
 import { RoleInference } from './roleInference.ts';
 import { CounterNames, Enums } from './eventLayout.ts';
-import { TlsAttacher, type TlsBinary, type TlsSkipped } from './tlsAttach.ts';
+import { TlsAttacher, goTlsUnsupportedReason, type TlsBinary, type TlsSkipped } from './tlsAttach.ts';
 
 export interface BpfSourceOptions {
   attach?: AttachRequest;
@@ -72,15 +72,17 @@ export class BpfSource {
     this.roles.snapshot();
     this.attach = choice.attach;
     this.attachReason = choice.reason;
+    const goTlsUnsupported = goTlsUnsupportedReason();
     this.sensor = new addon.Sensor({
       objectPath: sensorObjectPath,
       attach: choice.attach,
       ringBufferBytes: options.ringBufferBytes ?? 16 * 1024 * 1024,
+      goTls: goTlsUnsupported === undefined,
     });
     try {
       this.configure(options);
       if (options.tls ?? true) {
-        this.tlsAttacher = new TlsAttacher(this.sensor, options.log);
+        this.tlsAttacher = new TlsAttacher(this.sensor, options.log, '/proc', goTlsUnsupported);
         this.tlsAttacher.scan();
       }
     } catch (err) {

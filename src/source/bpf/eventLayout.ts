@@ -24,6 +24,7 @@ export const Sizes = {
   hp_conn_close_event: 56,
   hp_proc_event: 48,
   hp_config: 16,
+  hp_go_tls_binary: 48,
 } as const;
 
 /** "struct.field" -> byte offset, the keys the addon's abi() uses. */
@@ -64,6 +65,17 @@ export const Offsets = {
   'hp_config.flags': 4,
   'hp_config.capture_bytes': 8,
   'hp_config.wakeup_bytes': 12,
+  // Written by the addon from an object (setGoTlsBinary), listed so the
+  // layout test covers every struct of the header.
+  'hp_go_tls_binary.read_addr': 0,
+  'hp_go_tls_binary.write_addr': 8,
+  'hp_go_tls_binary.itab_tcp': 16,
+  'hp_go_tls_binary.itab_unix': 24,
+  'hp_go_tls_binary.conn_off': 32,
+  'hp_go_tls_binary.fd_off': 36,
+  'hp_go_tls_binary.sysfd_off': 40,
+  'hp_go_tls_binary.pie': 44,
+  'hp_go_tls_binary.read_spills': 45,
 } as const;
 
 /** Enum constants of abi.h that TypeScript relies on, by their C names. */
@@ -92,6 +104,9 @@ export const Enums = {
   HP_CAPTURE_DEFAULT: 16384,
   HP_CAPTURE_MAX: 65536,
   HP_CHUNK_MAX: 16384,
+  HP_GO_TLS_MAX_BINARIES: 512,
+  HP_GO_TLS_COOKIE_DIR_SHIFT: 32,
+  HP_GO_TLS_COOKIE_OFF_SHIFT: 40,
   HP_CONFIG_PID_ALLOW: 1,
   HP_CONFIG_PORT_ALLOW: 2,
   HP_CONFIG_CGROUP_ALLOW: 4,
@@ -110,6 +125,7 @@ export const Enums = {
 export const SyscallNames: readonly string[] = [
   'unknown', 'read', 'write', 'readv', 'writev', 'sendto', 'recvfrom',
   'sendmsg', 'recvmsg', 'sendmmsg', 'recvmmsg', 'sendfile', 'ssl_read', 'ssl_write',
+  'go_tls_read', 'go_tls_write',
 ];
 
 /** Names of enum hp_counter values, index = value. */

@@ -10,15 +10,29 @@
  * covers every process that maps it, so each binary (device + inode) is
  * inspected and attached once. A binary that carries a TLS library but not
  * its symbols (stripped) is reported, not skipped silently.
+ *
+ * Go executables get uprobes on crypto/tls.(*Conn).Read and Write: at the
+ * entry and at each return instruction (src/source/golang/ finds them and
+ * the struct offsets to the socket). Each such binary has an entry of its
+ * own in the BPF map hp_go_tls_bins, whose index is the cookie of its
+ * probes: a probe on a file fires in every process that maps it, those
+ * that start later included, so per binary (not per process) is what fits.
+ * A Go binary that cannot be traced (no DWARF, no crypto/tls, stripped...)
+ * is reported with the reason.
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { release } from 'node:os';
 import path from 'node:path';
 import { findFunctions, tlsLibraryMark, type ElfFunctions } from './elfSymbols.ts';
+import { Enums } from './eventLayout.ts';
+import { inspectGoTls, type GoTlsBinary, type GoTlsInspection } from '../golang/index.ts';
+import type { GoTlsBinaryLayout, UprobeOptions } from '../../native/addon.ts';
 
 /** What the addon's Sensor offers for this (see src/native/addon.ts). */
 export interface UprobeSensor {
-  attachUprobe(options: { program: string; binaryPath: string; offset?: number; functionName?: string; retprobe?: boolean }): number;
+  attachUprobe(options: UprobeOptions): number;
   detachUprobe(id: number): boolean;
+  setGoTlsBinary(index: number, layout: GoTlsBinaryLayout | null): void;
 }
 
 export interface TlsBinary {
@@ -26,11 +40,14 @@ export interface TlsBinary {
   readonly path: string;
   /** The path the sensor opened (under /proc/<pid>/root for a process's file). */
   readonly openedAs: string;
-  readonly kind: 'libssl' | 'executable';
+  /** 'go': crypto/tls in a Go executable; the others: OpenSSL's API. */
+  readonly kind: 'libssl' | 'executable' | 'go';
   /** The functions with an entry and a return probe. */
   readonly functions: readonly string[];
-  /** Link ids (addon), two per function. */
+  /** Link ids (addon): two per function; for Go, one per entry and one per return instruction. */
   readonly links: readonly number[];
+  /** Go binaries: the version that built it (from .go.buildinfo). */
+  readonly goVersion?: string;
 }
 
 export interface TlsSkipped {
@@ -64,6 +81,39 @@ interface Inspection {
 
 /** Inspections by file identity, shared by every attacher of the process (tests make many). */
 const inspected = new Map<string, Inspection>();
+const goInspected = new Map<string, GoTlsInspection>();
+
+function inspectGo(file: string, identity: string): GoTlsInspection {
+  const cached = goInspected.get(identity);
+  if (cached) return cached;
+  const found = inspectGoTls(file);
+  if (goInspected.size > 4096) goInspected.clear();
+  goInspected.set(identity, found);
+  return found;
+}
+
+/**
+ * Why this kernel cannot run the Go programs, or undefined when it can:
+ * they read their binary from the uprobe's cookie (bpf_get_attach_cookie,
+ * Linux 5.15). Below it they are not even loaded (the rest of the sensor
+ * would fail to load with them), and Go binaries are reported instead.
+ */
+export function goTlsUnsupportedReason(kernel = release()): string | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(kernel);
+  if (!m) return undefined; // unknown form: try, the load says the rest
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 5 || (major === 5 && minor >= 15) ? undefined : `Go TLS probes need Linux 5.15+ (uprobe cookies); this kernel is ${kernel}`;
+}
+
+/** The BPF programs of the Go probes (bpf/sensor.bpf.c). */
+const GO_ENTRY_PROGRAM = 'hp_up_go_tls';
+const GO_RETURN_PROGRAM = 'hp_up_go_tls_ret';
+
+/** The cookie of a Go probe (bpf/abi.h): the binary's index, the direction, a return's offset in its function. */
+function goCookie(index: number, direction: number, returnOffset = 0): bigint {
+  return BigInt(index) | (BigInt(direction) << BigInt(Enums.HP_GO_TLS_COOKIE_DIR_SHIFT)) |
+    (BigInt(returnOffset) << BigInt(Enums.HP_GO_TLS_COOKIE_OFF_SHIFT));
+}
 
 function inspect(file: string, identity: string, size: number, kind: TlsBinary['kind']): Inspection {
   const cached = inspected.get(identity);
@@ -94,14 +144,20 @@ export class TlsAttacher {
   private readonly binaries: TlsBinary[] = [];
   private readonly skips: TlsSkipped[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Entries of hp_go_tls_bins this attacher filled (one per Go binary). */
+  private readonly goSlots = new Set<number>();
   private closed = false;
   /** During scan() attachments are summed up by the caller, not logged one by one. */
   private scanning = false;
 
-  constructor(sensor: UprobeSensor, log: (line: string) => void = () => {}, proc = '/proc') {
+  /** Why Go binaries cannot be probed on this kernel (goTlsUnsupportedReason), if they cannot. */
+  private readonly goUnsupported: string | undefined;
+
+  constructor(sensor: UprobeSensor, log: (line: string) => void = () => {}, proc = '/proc', goUnsupported?: string) {
     this.sensor = sensor;
     this.log = log;
     this.proc = proc;
+    this.goUnsupported = goUnsupported;
   }
 
   /** Library directories, then every running process. */
@@ -123,7 +179,7 @@ export class TlsAttacher {
 
   /** One line for the startup log: how many binaries, which. */
   summary(): string {
-    const paths = this.binaries.map((b) => b.path);
+    const paths = this.binaries.map((b) => (b.kind === 'go' ? `${b.path} (Go crypto/tls, ${b.goVersion})` : b.path));
     return `TLS uprobes on ${paths.length} binar${paths.length === 1 ? 'y' : 'ies'}${paths.length ? `: ${paths.join(', ')}` : ''}` +
       (this.skips.length ? `; ${this.skips.length} not traced (see above)` : '');
   }
@@ -163,6 +219,8 @@ export class TlsAttacher {
   /** Removes every uprobe this attacher made. */
   detach(): void {
     for (const b of this.binaries) for (const id of b.links) this.sensor.detachUprobe(id);
+    for (const slot of this.goSlots) this.sensor.setGoTlsBinary(slot, null);
+    this.goSlots.clear();
     this.binaries.length = 0;
     this.seen.clear();
   }
@@ -223,8 +281,11 @@ export class TlsAttacher {
     const key = `${st.dev}:${st.ino}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    const found = inspect(openedAs, `${key}:${st.size}:${st.mtimeMs}`, st.size, kind);
+    const identity = `${key}:${st.size}:${st.mtimeMs}`;
     const where = pid === undefined ? shownPath : `${shownPath} (pid ${pid})`;
+    // A Go program can carry OpenSSL too (cgo): both are looked for.
+    if (kind === 'executable') this.considerGo(shownPath, openedAs, where, inspectGo(openedAs, identity));
+    const found = inspect(openedAs, identity, st.size, kind);
     if (!found.functions) {
       if (kind === 'libssl') this.skip(where, `not readable as ELF: ${found.error}`);
       return;
@@ -266,8 +327,72 @@ export class TlsAttacher {
     if (!this.scanning) this.log(`TLS: uprobes on ${functions.join(', ')} in ${where}`);
   }
 
+  private considerGo(shownPath: string, openedAs: string, where: string, found: GoTlsInspection): void {
+    if (found.kind === 'not-go') return;
+    if (found.kind === 'not-traceable') {
+      this.skip(where, `Go ${found.goVersion ?? '(version unreadable)'}: ${found.reason}`);
+      return;
+    }
+    if (this.goUnsupported) {
+      this.skip(where, `Go ${found.binary.goVersion}: ${this.goUnsupported}`);
+      return;
+    }
+    const slot = this.freeGoSlot();
+    if (slot === undefined) {
+      this.skip(where, `Go crypto/tls: already ${Enums.HP_GO_TLS_MAX_BINARIES} Go binaries probed (HP_GO_TLS_MAX_BINARIES in bpf/abi.h)`);
+      return;
+    }
+    const b = found.binary;
+    const links: number[] = [];
+    try {
+      this.sensor.setGoTlsBinary(slot, goLayout(b));
+      this.goSlots.add(slot);
+      // Returns first: a call already in progress then returns without an
+      // entry (handled as such), never leaves an entry that no return takes.
+      for (const [fn, dir] of [[b.read, Enums.HP_DIR_INGRESS], [b.write, Enums.HP_DIR_EGRESS]] as const) {
+        for (const offset of fn.returns) {
+          links.push(this.sensor.attachUprobe({ program: GO_RETURN_PROGRAM, binaryPath: openedAs, offset, cookie: goCookie(slot, dir, offset - fn.offset) }));
+        }
+      }
+      for (const [fn, dir] of [[b.read, Enums.HP_DIR_INGRESS], [b.write, Enums.HP_DIR_EGRESS]] as const) {
+        links.push(this.sensor.attachUprobe({ program: GO_ENTRY_PROGRAM, binaryPath: openedAs, offset: fn.offset, cookie: goCookie(slot, dir) }));
+      }
+    } catch (err) {
+      // All or nothing: entries without their returns would leave calls open.
+      for (const id of links) this.sensor.detachUprobe(id);
+      this.sensor.setGoTlsBinary(slot, null);
+      this.goSlots.delete(slot);
+      this.skip(where, `Go ${b.goVersion}: uprobes refused: ${(err as Error).message.split('\n')[0]}`);
+      return;
+    }
+    const functions = [b.read.name, b.write.name];
+    this.binaries.push({ path: shownPath, openedAs, kind: 'go', functions, links, goVersion: b.goVersion });
+    if (!this.scanning) {
+      this.log(`TLS: uprobes on Go ${b.goVersion} crypto/tls (Read: ${b.read.returns.length} returns, Write: ${b.write.returns.length}) in ${where}`);
+    }
+  }
+
+  private freeGoSlot(): number | undefined {
+    for (let i = 0; i < Enums.HP_GO_TLS_MAX_BINARIES; i++) if (!this.goSlots.has(i)) return i;
+    return undefined;
+  }
+
   private skip(where: string, reason: string): void {
     this.skips.push({ path: where, reason });
     this.log(`TLS: not traced: ${where}: ${reason}`);
   }
+}
+
+function goLayout(b: GoTlsBinary): GoTlsBinaryLayout {
+  return {
+    readAddr: b.read.addr,
+    writeAddr: b.write.addr,
+    itabTcp: b.itabTcp,
+    itabUnix: b.itabUnix,
+    connOff: b.offsets.conn,
+    fdOff: b.offsets.fd,
+    sysfdOff: b.offsets.sysfd,
+    pie: b.pie,
+    readSpills: b.readSpills,
+  };
 }

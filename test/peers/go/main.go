@@ -1,11 +1,14 @@
 // The echo peer in Go (grpc-go): `echo-peer server PORT` serves
 // hydrophone.test.Echo on 127.0.0.1:PORT; `echo-peer client HOST:PORT`
-// runs the scripted calls (see ../README.md) and prints a JSON summary.
+// runs the scripted calls (see ../README.md) and prints a JSON summary;
+// a third argument `tls` makes either side use TLS (self-signed, not verified).
+// https-server and https-client (net/http over crypto/tls) are in https.go.
 // Messages are raw bytes through a passthrough codec: no protoc needed.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +23,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
@@ -144,12 +148,22 @@ var serviceDesc = grpc.ServiceDesc{
 	},
 }
 
-func serve(port string) error {
+// serve listens on 127.0.0.1:port; withTLS: over TLS with a self-signed
+// certificate made at start (https.go).
+func serve(port string, withTLS bool) error {
 	lis, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
 	if err != nil {
 		return err
 	}
-	srv := grpc.NewServer(grpc.ForceServerCodec(rawCodec{}))
+	opts := []grpc.ServerOption{grpc.ForceServerCodec(rawCodec{})}
+	if withTLS {
+		cert, err := selfSigned()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}})))
+	}
+	srv := grpc.NewServer(opts...)
 	srv.RegisterService(&serviceDesc, struct{}{})
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
@@ -173,9 +187,13 @@ func codeOf(err error) (int, string) {
 
 func method(name string) string { return "/" + service + "/" + name }
 
-func runClient(target string) error {
+func runClient(target string, withTLS bool) error {
+	creds := insecure.NewCredentials()
+	if withTLS {
+		creds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})
+	}
 	conn, err := grpc.NewClient(target,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
 	if err != nil {
 		return err
@@ -249,15 +267,19 @@ func btoi(b bool) int {
 }
 
 func main() {
-	if len(os.Args) != 3 || (os.Args[1] != "server" && os.Args[1] != "client") {
-		fmt.Fprintln(os.Stderr, "usage: echo-peer server PORT | echo-peer client HOST:PORT")
-		os.Exit(2)
-	}
 	var err error
-	if os.Args[1] == "server" {
-		err = serve(os.Args[2])
-	} else {
-		err = runClient(os.Args[2])
+	switch {
+	case (len(os.Args) == 3 || len(os.Args) == 4 && os.Args[3] == "tls") && os.Args[1] == "server":
+		err = serve(os.Args[2], len(os.Args) == 4)
+	case (len(os.Args) == 3 || len(os.Args) == 4 && os.Args[3] == "tls") && os.Args[1] == "client":
+		err = runClient(os.Args[2], len(os.Args) == 4)
+	case len(os.Args) == 3 && os.Args[1] == "https-server":
+		err = serveHTTPS(os.Args[2])
+	case len(os.Args) == 4 && os.Args[1] == "https-client":
+		err = runHTTPSClient(os.Args[2], os.Args[3])
+	default:
+		fmt.Fprintln(os.Stderr, "usage: echo-peer server PORT [tls] | echo-peer client HOST:PORT [tls] | echo-peer https-server PORT | echo-peer https-client https://HOST:PORT h1|h2 (requests on stdin)")
+		os.Exit(2)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echo-peer:", err)

@@ -1,0 +1,157 @@
+/**
+ * The attacher's Go side with a recording stand-in for the addon (no BPF,
+ * no root): real Go processes are found through /proc/<pid>/exe, their
+ * layout is written before any probe, return probes come before entries,
+ * cookies say binary, direction and return offset, a refused probe undoes
+ * the whole binary, and a Go binary that cannot be traced is reported.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Enums } from './eventLayout.ts';
+import { TlsAttacher, goTlsUnsupportedReason, type UprobeSensor } from './tlsAttach.ts';
+import type { GoTlsBinaryLayout, UprobeOptions } from '../../native/addon.ts';
+import { inspectGoTls } from '../golang/index.ts';
+import { freePort, startServer, type Server } from '../../../test/support/peers.ts';
+import { goPeerBinaries, httpsServerArgs, type GoPeerBinaries } from '../../../test/support/goPeers.ts';
+
+type Call = { op: 'layout'; index: number; layout: GoTlsBinaryLayout | null } | { op: 'attach'; id: number; options: UprobeOptions } | { op: 'detach'; id: number };
+
+class RecordingSensor implements UprobeSensor {
+  readonly calls: Call[] = [];
+  private next = 1;
+  /** attachUprobe throws from this call on (1-based), to test the undo. */
+  failFrom = Infinity;
+
+  attachUprobe(options: UprobeOptions): number {
+    if (this.next >= this.failFrom) throw new Error('uprobe refused: EINVAL\nmore detail');
+    const id = this.next++;
+    this.calls.push({ op: 'attach', id, options });
+    return id;
+  }
+  detachUprobe(id: number): boolean {
+    this.calls.push({ op: 'detach', id });
+    return true;
+  }
+  setGoTlsBinary(index: number, layout: GoTlsBinaryLayout | null): void {
+    this.calls.push({ op: 'layout', index, layout });
+  }
+  attaches(): Array<UprobeOptions & { id: number }> {
+    return this.calls.flatMap((c) => (c.op === 'attach' ? [{ ...c.options, id: c.id }] : []));
+  }
+}
+
+const cookie = (index: number, dir: number, offset = 0) =>
+  BigInt(index) | (BigInt(dir) << BigInt(Enums.HP_GO_TLS_COOKIE_DIR_SHIFT)) | (BigInt(offset) << BigInt(Enums.HP_GO_TLS_COOKIE_OFF_SHIFT));
+
+describe('TlsAttacher on Go executables', () => {
+  let peers: GoPeerBinaries;
+  let server: Server;
+  let noDwarf: Server;
+
+  beforeAll(async () => {
+    peers = await goPeerBinaries();
+    const [a, b] = [await freePort(), await freePort()];
+    server = await startServer(peers.go, httpsServerArgs(a), a);
+    noDwarf = await startServer(peers.noDwarf, httpsServerArgs(b), b);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await noDwarf?.stop();
+  });
+
+  it('writes the layout, then probes every return, then the two entries, with their cookies', () => {
+    const sensor = new RecordingSensor();
+    const lines: string[] = [];
+    const attacher = new TlsAttacher(sensor, (l) => lines.push(l));
+    try {
+      attacher.onExec(server.pid);
+      const expected = inspectGoTls(peers.go);
+      if (expected.kind !== 'traceable') throw new Error('the Go peer should be traceable');
+      const b = expected.binary;
+      expect(sensor.calls[0]).toEqual({
+        op: 'layout', index: 0,
+        layout: { readAddr: b.read.addr, writeAddr: b.write.addr, itabTcp: b.itabTcp, itabUnix: b.itabUnix, connOff: 0, fdOff: 0, sysfdOff: 16, pie: false, readSpills: true },
+      });
+      const returns = [
+        ...b.read.returns.map((o) => ({ program: 'hp_up_go_tls_ret', binaryPath: `/proc/${server.pid}/exe`, offset: o, cookie: cookie(0, Enums.HP_DIR_INGRESS, o - b.read.offset) })),
+        ...b.write.returns.map((o) => ({ program: 'hp_up_go_tls_ret', binaryPath: `/proc/${server.pid}/exe`, offset: o, cookie: cookie(0, Enums.HP_DIR_EGRESS, o - b.write.offset) })),
+      ];
+      const entries = [
+        { program: 'hp_up_go_tls', binaryPath: `/proc/${server.pid}/exe`, offset: b.read.offset, cookie: cookie(0, Enums.HP_DIR_INGRESS) },
+        { program: 'hp_up_go_tls', binaryPath: `/proc/${server.pid}/exe`, offset: b.write.offset, cookie: cookie(0, Enums.HP_DIR_EGRESS) },
+      ];
+      expect(sensor.attaches().map(({ id: _id, ...o }) => o)).toEqual([...returns, ...entries]);
+      expect(attacher.attached()).toEqual([{
+        path: peers.go, openedAs: `/proc/${server.pid}/exe`, kind: 'go', goVersion: b.goVersion,
+        functions: ['crypto/tls.(*Conn).Read', 'crypto/tls.(*Conn).Write'], links: sensor.attaches().map((a) => a.id),
+      }]);
+      expect(lines).toEqual([`TLS: uprobes on Go ${b.goVersion} crypto/tls (Read: ${b.read.returns.length} returns, Write: ${b.write.returns.length}) in ${peers.go} (pid ${server.pid})`]);
+      // The same file again (another process, or a rescan): nothing more.
+      attacher.onExec(server.pid);
+      expect(sensor.attaches()).toHaveLength(returns.length + entries.length);
+
+      attacher.detach();
+      expect(sensor.calls.filter((c) => c.op === 'detach')).toHaveLength(returns.length + entries.length);
+      expect(sensor.calls.at(-1)).toEqual({ op: 'layout', index: 0, layout: null });
+    } finally {
+      attacher.close();
+    }
+  });
+
+  it('undoes a binary whose probes are refused part-way, and says why', () => {
+    const sensor = new RecordingSensor();
+    sensor.failFrom = 3;
+    const attacher = new TlsAttacher(sensor);
+    try {
+      attacher.onExec(server.pid);
+      expect(attacher.attached()).toEqual([]);
+      expect(sensor.calls.filter((c) => c.op === 'detach').map((c) => c.id)).toEqual([1, 2]);
+      expect(sensor.calls.at(-1)).toEqual({ op: 'layout', index: 0, layout: null });
+      expect(attacher.skipped()).toEqual([{ path: `${peers.go} (pid ${server.pid})`, reason: expect.stringMatching(/^Go go1\.\d+.*: uprobes refused: uprobe refused: EINVAL$/) }]);
+    } finally {
+      attacher.close();
+    }
+  });
+
+  it('on a kernel without uprobe cookies, reports a traceable Go binary instead of probing it', () => {
+    const sensor = new RecordingSensor();
+    const attacher = new TlsAttacher(sensor, () => {}, '/proc', goTlsUnsupportedReason('5.10.0-21-amd64'));
+    try {
+      attacher.onExec(server.pid);
+      expect(sensor.calls).toEqual([]);
+      expect(attacher.skipped()).toEqual([{
+        path: `${peers.go} (pid ${server.pid})`,
+        reason: expect.stringMatching(/^Go go1\.\d+\S*: Go TLS probes need Linux 5\.15\+ \(uprobe cookies\); this kernel is 5\.10\.0-21-amd64$/),
+      }]);
+    } finally {
+      attacher.close();
+    }
+  });
+
+  it('reports a Go binary without DWARF, and probes nothing in it', () => {
+    const sensor = new RecordingSensor();
+    const lines: string[] = [];
+    const attacher = new TlsAttacher(sensor, (l) => lines.push(l));
+    try {
+      attacher.onExec(noDwarf.pid);
+      expect(sensor.calls).toEqual([]);
+      const where = `${peers.noDwarf} (pid ${noDwarf.pid})`;
+      expect(attacher.skipped()).toEqual([{ path: where, reason: expect.stringMatching(/^Go go1\.\d+[^:]*: no DWARF \(linked with -w or -s\)/) }]);
+      expect(lines).toEqual([`TLS: not traced: ${where}: ${attacher.skipped()[0]!.reason}`]);
+      expect(attacher.summary()).toBe('TLS uprobes on 0 binaries; 1 not traced (see above)');
+    } finally {
+      attacher.close();
+    }
+  });
+});
+
+describe('goTlsUnsupportedReason', () => {
+  it.each([
+    ['6.18.0', undefined],
+    ['5.15.0-91-generic', undefined],
+    ['5.14.21', 'Go TLS probes need Linux 5.15+ (uprobe cookies); this kernel is 5.14.21'],
+    ['4.19.0', 'Go TLS probes need Linux 5.15+ (uprobe cookies); this kernel is 4.19.0'],
+    ['unknown', undefined],
+  ])('%s', (kernel, expected) => {
+    expect(goTlsUnsupportedReason(kernel)).toBe(expected);
+  });
+});
