@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Span } from '../../src/spans/span.ts';
@@ -13,6 +14,7 @@ import { bpfUnavailableReason } from '../support/privileges.ts';
 import { LiveSpans } from '../support/liveSpans.ts';
 import { CLIENT, SERVER, expectNested, pairUp } from '../support/spanPairs.ts';
 import { freePort, run, type Server } from '../support/peers.ts';
+import { preparedPeerPaths } from '../support/grpcPeers.ts';
 import { pythonHttpsAnswer, pythonHttpsClientArgs, selfSigned, startPythonHttps } from '../support/pythonHttps.ts';
 
 const skipReason = bpfUnavailableReason();
@@ -161,6 +163,27 @@ describe.skipIf(skipReason)('TLS spans from Python\'s ssl module (libssl.so.3 th
       expectPlaintextOnly(sensor);
     } finally {
       await live?.close();
+    }
+  });
+
+  it('reports grpcio\'s BoringSSL (statically linked, stripped) as not traced, with the reason', async () => {
+    const python = (await preparedPeerPaths()).get('python')!;
+    // A process that has grpcio's extension mapped: what the sensor inspects at start.
+    const holder = spawn(python, ['-c', 'import grpc, sys; print("ready", flush=True); sys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let live: LiveSpans | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        holder.once('exit', (code) => reject(new Error(`python exited ${code} before importing grpc`)));
+      });
+      live = new LiveSpans({ tls: true });
+      const skipped = live.source.tls().skipped.find((x) => x.path.includes('cygrpc'));
+      expect(skipped?.reason).toMatch(/carries BoringSSL but no SSL_read\/SSL_write symbol \(stripped\)/);
+      expect(live.source.tls().attached.some((b) => b.path.includes('cygrpc'))).toBe(false);
+    } finally {
+      await live?.close();
+      holder.stdin!.end();
+      holder.kill();
     }
   });
 });

@@ -41,7 +41,7 @@ export interface TlsBinary {
   /** The path the sensor opened (under /proc/<pid>/root for a process's file). */
   readonly openedAs: string;
   /** 'go': crypto/tls in a Go executable; the others: OpenSSL's API. */
-  readonly kind: 'libssl' | 'executable' | 'go';
+  readonly kind: 'libssl' | 'library' | 'executable' | 'go';
   /** The functions with an entry and a return probe. */
   readonly functions: readonly string[];
   /** Link ids (addon): two per function; for Go, one per entry and one per return instruction. */
@@ -65,6 +65,12 @@ export const TLS_FUNCTIONS = [
 const NAMES = TLS_FUNCTIONS.map((f) => f.name);
 
 const LIBSSL = /^libssl\.so\.(3|1\.1)$/;
+/**
+ * Shared objects that are never a TLS library's SSL_* home (the C library,
+ * libcrypto, the loader, Python's own): not inspected, so the version
+ * strings they carry are not mistaken for a stripped TLS library.
+ */
+const NOT_TLS_LIBRARY = /^(libcrypto|libc|libm|libpthread|libdl|librt|libstdc\+\+|libgcc_s|ld-linux|libz|libpython|libnss|libresolv|libselinux|libsystemd|libgnutls|libnettle|libhogweed)[.-]/;
 const LIBRARY_DIRS = ['/lib', '/lib64', '/usr/lib', '/usr/lib64', '/usr/local/lib', '/usr/local/lib64'];
 /** After an exec, when to look at the new process's mapped libraries again (ms). */
 const RESCAN_AFTER_EXEC_MS = [20, 250, 1500];
@@ -120,7 +126,7 @@ function inspect(file: string, identity: string, size: number, kind: TlsBinary['
   if (cached) return cached;
   const r = findFunctions(file, NAMES);
   const out: Inspection = r.ok ? { functions: r.value } : { error: r.error };
-  if (r.ok && kind === 'executable' && r.value.offsets.size === 0 && r.value.imported.size === 0 && size <= MAX_MARK_SCAN_FILE) {
+  if (r.ok && (kind === 'executable' || kind === 'library') && r.value.offsets.size === 0 && r.value.imported.size === 0 && size <= MAX_MARK_SCAN_FILE) {
     out.mark = tlsLibraryMark(file);
   }
   if (inspected.size > 4096) inspected.clear();
@@ -264,9 +270,13 @@ export class TlsAttacher {
       const slash = line.indexOf('/');
       if (slash < 0) continue;
       const file = line.slice(slash);
-      if (done.has(file) || !LIBSSL.test(path.basename(file))) continue;
+      if (done.has(file)) continue;
       done.add(file);
-      this.consider(file, path.join(`${this.proc}/${pid}/root`, file), 'libssl', pid);
+      const base = path.basename(file);
+      if (LIBSSL.test(base)) this.consider(file, path.join(`${this.proc}/${pid}/root`, file), 'libssl', pid);
+      // Other shared objects may carry a TLS library inside (BoringSSL in
+      // Python's grpcio, OpenSSL in a vendored .so): each is looked at once.
+      else if (/\.so(\.|$)/.test(base) && !NOT_TLS_LIBRARY.test(base)) this.consider(file, path.join(`${this.proc}/${pid}/root`, file), 'library', pid);
     }
   }
 
