@@ -11,7 +11,7 @@
  *              added when the storage is formatted
  *   CONTROLLER PLAINTEXT, the KRaft quorum (the broker talks to itself)
  */
-import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
+import { spawnSync, execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile, mkdir } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { once } from 'node:events';
@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { projectRoot } from '../../src/native/addon.ts';
 import { freePort } from './peers.ts';
+import { lastLines, startProc, waitUntil, type Proc } from './childProcess.ts';
 
 const prepareScript = path.join(projectRoot, 'test/peers/kafka/prepare.sh');
 
@@ -190,7 +191,7 @@ export async function startKafkaBroker(opts: StartOptions = {}): Promise<KafkaBr
     const clientTls = { ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem };
     const launch = async () => {
       const started = performance.now();
-      const p = startProc('kafka', inst.java, [...jvm, 'kafka.Kafka', propsPath]);
+      const p = startProc('kafka', inst.java, [...jvm, 'kafka.Kafka', propsPath], 20_000);
       proc = p;
       await waitUntil(readyTimeoutMs, p, async () => p.log().includes(STARTED_LINE) && await tlsHandshake(sslPort, clientTls));
       return Math.round(performance.now() - started);
@@ -327,70 +328,10 @@ async function createTopic(bootstrap: string, tls: { ca: string; cert: string; k
   }
 }
 
-// ---- processes ----
-
-interface Proc {
-  readonly name: string;
-  readonly child: ChildProcess;
-  /** The last 64 KiB of stderr and stdout. */
-  log(): string;
-  exited(): boolean;
-  stop(): Promise<void>;
-}
-
-// JVMs still running when the test process exits (a crash, a forgotten
-// stop()) are killed rather than left behind holding ports.
-const live = new Set<ChildProcess>();
-let exitHook = false;
-
-function startProc(name: string, file: string, args: string[]): Proc {
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
-  }
-  let tail = '';
-  const keep = (d: Buffer) => { tail = (tail + d.toString()).slice(-65536); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let spawnError: Error | undefined;
-  child.on('error', (e) => { spawnError = e; });
-  const exit = once(child, 'exit').catch(() => undefined);
-  child.once('exit', () => live.delete(child));
-  const exited = () => child.exitCode !== null || child.signalCode !== null || spawnError !== undefined;
-  return {
-    name,
-    child,
-    log: () => (spawnError ? `${spawnError.message}\n` : '') + tail,
-    exited,
-    async stop() {
-      if (exited()) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exit;
-      clearTimeout(timer);
-    },
-  };
-}
-
 async function runJava(java: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  const p = startProc('java', java, args);
+  const p = startProc('java', java, args, 20_000);
   const [code] = (await once(p.child, 'exit')) as [number | null];
   return { code, output: p.log() };
-}
-
-async function waitUntil(timeoutMs: number, proc: Proc, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (proc.exited()) throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before it was ready:\n${lastLines(proc.log())}`);
-    if (await ready()) return;
-    if (performance.now() > deadline) {
-      await proc.stop();
-      throw new Error(`${proc.name} not ready after ${timeoutMs} ms:\n${lastLines(proc.log())}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** Whether a TLS handshake with this client certificate completes (the broker's certificate verified against the CA). */
@@ -402,10 +343,6 @@ function tlsHandshake(port: number, tls: { ca: string; cert: string; key: string
     s.once('secureConnect', () => done(true));
     s.once('error', () => done(false));
   });
-}
-
-function lastLines(log: string, n = 40): string {
-  return log.trimEnd().split('\n').slice(-n).join('\n');
 }
 
 /** Three different free loopback ports: SSL, SASL_SSL, CONTROLLER. */

@@ -7,16 +7,16 @@
  * manager or kubelet runs: objects are exactly what a test creates (see
  * kubeObjects.ts), which is all an informer sees anyway.
  */
-import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
+import { spawnSync, execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/native/addon.ts';
 import { freePort } from './peers.ts';
+import { startProc, waitUntil, type Proc } from './childProcess.ts';
 import { KubeClient } from './kubeClient.ts';
 
 const prepareScript = path.join(projectRoot, 'test/peers/kube/prepare.sh');
@@ -257,68 +257,6 @@ export function kubeconfig(server: string, caPem: string, certPem: string, keyPe
     'current-context: hydrophone-test',
     '',
   ].join('\n');
-}
-
-// ---- processes ----
-
-interface Proc {
-  readonly name: string;
-  readonly child: ChildProcess;
-  /** The last 64 KiB of stderr and stdout. */
-  log(): string;
-  exited(): boolean;
-  /** SIGTERM (SIGKILL after 10 s) unless told otherwise; resolves once it exited. */
-  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
-}
-
-// Children still running when the test process exits (a crash, a forgotten
-// stop()) are killed rather than left behind holding ports.
-const live = new Set<ChildProcess>();
-let exitHook = false;
-
-function startProc(name: string, file: string, args: string[]): Proc {
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
-  }
-  let tail = '';
-  const keep = (d: Buffer) => { tail = (tail + d.toString()).slice(-65536); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let spawnError: Error | undefined;
-  child.on('error', (e) => { spawnError = e; });
-  const exit = once(child, 'exit').catch(() => undefined);
-  child.once('exit', () => live.delete(child));
-  const exited = () => child.exitCode !== null || child.signalCode !== null || spawnError !== undefined;
-  return {
-    name,
-    child,
-    log: () => (spawnError ? `${spawnError.message}\n` : '') + tail,
-    exited,
-    async stop(signal = 'SIGTERM') {
-      if (exited()) return;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exit;
-      clearTimeout(timer);
-    },
-  };
-}
-
-async function waitUntil(timeoutMs: number, proc: Proc, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (proc.exited()) throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before it was ready:\n${lastLines(proc.log())}`);
-    if (await ready()) return;
-    if (performance.now() > deadline) throw new Error(`${proc.name} not ready after ${timeoutMs} ms:\n${lastLines(proc.log())}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function lastLines(log: string, n = 30): string {
-  return log.trimEnd().split('\n').slice(-n).join('\n');
 }
 
 async function distinctFreePorts(n: number): Promise<number[]> {
