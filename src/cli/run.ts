@@ -1,6 +1,7 @@
 /**
- * `hydrophone run`: the daemon. Live capture -> pipeline -> sink. The
- * embedded default sink is JSON Lines on stdout.
+ * `hydrophone run`: the daemon. Live capture -> pipeline -> sinks. The
+ * embedded default sink is JSON Lines on stdout; OTLP/gRPC and Kafka each
+ * sit behind their own bounded queue.
  */
 import { parseArgs } from 'node:util';
 import { BpfSource } from '../source/bpf/bpfSource.ts';
@@ -8,7 +9,7 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { SpanBuilder } from '../spans/spanBuilder.ts';
 import { startEnrichment } from '../enrichment/index.ts';
 import { IdGenerator } from '../spans/ids.ts';
-import { JsonLinesSink } from '../sinks/stdoutSink.ts';
+import { SINK_HELP, SINK_OPTIONS, buildSinks } from './sinkOptions.ts';
 import { choice, intOption } from './options.ts';
 import { LIVE_HELP, LIVE_OPTIONS, liveSourceOptions, untilStopped } from './liveOptions.ts';
 import { reportPipeline } from './summary.ts';
@@ -16,9 +17,9 @@ import { reportPipeline } from './summary.ts';
 const HELP = `usage: hydrophone run [options]
 
 Turns the traffic of every process on this host into OpenTelemetry spans
-(HTTP/1.x, HTTP/2, gRPC), one JSON object per line. Needs root, like capture.
+(HTTP/1.x, HTTP/2, gRPC) and sends them to the sinks (default: one JSON
+object per line on stdout). Needs root, like capture.
 
-  --sink stdout        where spans go (default stdout; OTLP and Kafka come later)
   --routes MODE        collapse (default: ids in paths become {id}, {uuid}, {hash},
                        {token}) or raw (paths as they are: high cardinality)
   --kubernetes MODE    auto (default: pod metadata when an in-cluster service
@@ -28,14 +29,16 @@ Turns the traffic of every process on this host into OpenTelemetry spans
   --deleted-pod-grace S  seconds a deleted pod still names late spans (default 60)
   --command-line       put process.command_line on resources (off by default:
                        arguments can carry secrets)
-${LIVE_HELP}`;
+${LIVE_HELP}
+
+${SINK_HELP}`;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       ...LIVE_OPTIONS,
-      sink: { type: 'string' },
+      ...SINK_OPTIONS,
       routes: { type: 'string' },
       kubernetes: { type: 'string' },
       'node-name': { type: 'string' },
@@ -50,9 +53,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  choice('sink', values.sink, ['stdout'] as const);
   const { source: sourceOptions, durationS } = liveSourceOptions(values);
   const log = (line: string) => process.stderr.write(`hydrophone: ${line}\n`);
+  // Sinks first: a broken certificate path should fail before probes attach.
+  const sinks = buildSinks(values, log);
   const enrichment = await startEnrichment({
     kubernetes: choice('kubernetes', values.kubernetes, ['auto', 'off'] as const) ?? 'auto',
     ...(values['node-name'] ? { nodeName: values['node-name'] } : {}),
@@ -62,12 +66,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     log,
   });
   log(enrichment.summary);
-  const sink = new JsonLinesSink();
   const spanBuilder = new SpanBuilder(new IdGenerator(), enrichment.resolver);
   spanBuilder.routes = choice('routes', values.routes, ['collapse', 'raw'] as const) ?? 'collapse';
-  const pipeline = new Pipeline(sink, { spanBuilder });
+  const pipeline = new Pipeline(sinks.fanout, { spanBuilder });
   const source = new BpfSource({ ...sourceOptions, log });
-  process.stderr.write(`hydrophone: running with ${source.attachReason}; spans to stdout\n`);
+  process.stderr.write(`hydrophone: running with ${source.attachReason}; spans to ${sinks.descriptions.join(' and ')}\n`);
   process.stderr.write(`hydrophone: ${source.tls().summary}\n`);
   source.start((events) => pipeline.accept(events));
   await untilStopped(durationS);
@@ -75,6 +78,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   source.close();
   await pipeline.close();
   enrichment.stop();
-  reportPipeline(pipeline, sink.dropped, `ring buffer lost ${counters.ringbufLost} records`);
+  reportPipeline(pipeline, 0, `ring buffer lost ${counters.ringbufLost} records; ${sinks.fanout.summary()}`);
   return 0;
 }
