@@ -158,6 +158,10 @@ export class BpfSource {
         this.tlsAttacher?.onExec(ev.pid);
         out.push(ev);
         return;
+      case 'exit':
+        this.tlsAttacher?.onExit();
+        out.push(ev);
+        return;
       default:
         out.push(ev);
     }

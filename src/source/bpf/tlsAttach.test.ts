@@ -6,6 +6,9 @@
  * the whole binary, and a Go binary that cannot be traced is reported.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, copyFile, chmod, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Enums } from './eventLayout.ts';
 import { TlsAttacher, goTlsUnsupportedReason, type UprobeSensor } from './tlsAttach.ts';
 import type { GoTlsBinaryLayout, UprobeOptions } from '../../native/addon.ts';
@@ -138,6 +141,71 @@ describe('TlsAttacher on Go executables', () => {
       expect(attacher.skipped()).toEqual([{ path: where, reason: expect.stringMatching(/^Go go1\.\d+[^:]*: no DWARF \(linked with -w or -s\)/) }]);
       expect(lines).toEqual([`TLS: not traced: ${where}: ${attacher.skipped()[0]!.reason}`]);
       expect(attacher.summary()).toBe('TLS uprobes on 0 binaries; 1 not traced (see above)');
+    } finally {
+      attacher.close();
+    }
+  });
+});
+
+describe('TlsAttacher removes probes when no process uses the binary any more', () => {
+  it('keeps them while one user is left, removes them with the last, probes a new copy anew', async () => {
+    const peers = await goPeerBinaries();
+    const dir = await mkdtemp(path.join(tmpdir(), 'hydrophone-sweep-'));
+    const copy = path.join(dir, 'echo-peer');
+    await copyFile(peers.go, copy);
+    await chmod(copy, 0o755);
+    const sensor = new RecordingSensor();
+    const lines: string[] = [];
+    const attacher = new TlsAttacher(sensor, (l) => lines.push(l));
+    const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+    const a = await startServer(copy, httpsServerArgs(p1), p1);
+    const b = await startServer(copy, httpsServerArgs(p2), p2);
+    try {
+      attacher.onExec(a.pid);
+      attacher.onExec(b.pid);
+      const links = attacher.attached()[0]!.links;
+      expect(attacher.attached()).toHaveLength(1);
+
+      await a.stop();
+      expect(attacher.sweep()).toBe(0);
+      expect(sensor.calls.filter((c) => c.op === 'detach')).toEqual([]);
+
+      await b.stop();
+      await rm(copy); // the rollout replaced it
+      expect(attacher.sweep()).toBe(1);
+      expect(sensor.calls.filter((c) => c.op === 'detach').map((c) => (c as { id: number }).id)).toEqual(links);
+      expect(sensor.calls.at(-1)).toEqual({ op: 'layout', index: 0, layout: null });
+      expect(attacher.attached()).toEqual([]);
+      expect(lines.at(-1)).toBe(`TLS: uprobes removed from ${copy}: no process uses it any more`);
+
+      // The new version of the file (a new inode) is probed when it runs, in the freed slot.
+      await copyFile(peers.go, copy);
+      await chmod(copy, 0o755);
+      const c = await startServer(copy, httpsServerArgs(p3), p3);
+      try {
+        attacher.onExec(c.pid);
+        expect(attacher.attached()).toHaveLength(1);
+        expect(sensor.calls.filter((x) => x.op === 'layout').at(-1)).toMatchObject({ index: 0, layout: expect.any(Object) });
+      } finally {
+        await c.stop();
+      }
+    } finally {
+      await a.stop();
+      await b.stop();
+      attacher.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps libssl found in a library directory while the file is there', () => {
+    const sensor = new RecordingSensor();
+    const attacher = new TlsAttacher(sensor);
+    try {
+      attacher.scan();
+      const libs = attacher.attached().filter((x) => x.kind === 'libssl');
+      expect(libs.length).toBeGreaterThan(0);
+      attacher.sweep();
+      expect(attacher.attached().filter((x) => x.kind === 'libssl')).toEqual(libs);
     } finally {
       attacher.close();
     }

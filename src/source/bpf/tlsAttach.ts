@@ -50,6 +50,19 @@ export interface TlsBinary {
   readonly goVersion?: string;
 }
 
+/** What the attacher keeps about a probed binary beyond what it reports. */
+interface ProbedBinary {
+  /** One entry, or two for a Go program that also carries OpenSSL (cgo). */
+  readonly entries: TlsBinary[];
+  /** The path the sensor opened, to see whether a library-directory file is still there. */
+  readonly openedAs: string;
+  /** Processes seen running or mapping it; when all are gone the probes go too. */
+  readonly users: Set<number>;
+  /** Found in a library directory at start rather than in a process: kept while the file exists. */
+  readonly fromLibraryDir: boolean;
+  goSlot?: number;
+}
+
 export interface TlsSkipped {
   readonly path: string;
   readonly reason: string;
@@ -74,6 +87,8 @@ const NOT_TLS_LIBRARY = /^(libcrypto|libc|libm|libpthread|libdl|librt|libstdc\+\
 const LIBRARY_DIRS = ['/lib', '/lib64', '/usr/lib', '/usr/lib64', '/usr/local/lib', '/usr/local/lib64'];
 /** After an exec, when to look at the new process's mapped libraries again (ms). */
 const RESCAN_AFTER_EXEC_MS = [20, 250, 1500];
+/** After a process exit, when to look for binaries nobody uses any more. */
+const SWEEP_AFTER_EXIT_MS = 10_000;
 /** Rescans waiting at once; beyond, an exec only gets its executable inspected. */
 const MAX_PENDING_RESCANS = 512;
 /** Executables larger than this are not searched for a version string. */
@@ -148,6 +163,10 @@ export class TlsAttacher {
   private readonly proc: string;
   private readonly seen = new Set<string>();
   private readonly binaries: TlsBinary[] = [];
+  private readonly probed = new Map<string, ProbedBinary>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** Binaries whose probes were removed because no process used them any more. */
+  removed = 0;
   private readonly skips: TlsSkipped[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Entries of hp_go_tls_bins this attacher filled (one per Go binary). */
@@ -218,6 +237,7 @@ export class TlsAttacher {
   /** Stops following execs. The links go with the sensor (or detach()). */
   close(): void {
     this.closed = true;
+    clearTimeout(this.sweepTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
@@ -228,7 +248,61 @@ export class TlsAttacher {
     for (const slot of this.goSlots) this.sensor.setGoTlsBinary(slot, null);
     this.goSlots.clear();
     this.binaries.length = 0;
+    this.probed.clear();
     this.seen.clear();
+  }
+
+  /**
+   * A process ended: a little later, probes on binaries no process uses
+   * any more are removed. A uprobe pins its file's inode, so without this a
+   * node that rolls out new images would keep every old binary (deleted,
+   * invisible) in memory and its probes in the kernel. One sweep covers a
+   * burst of exits.
+   */
+  onExit(): void {
+    if (this.closed || this.sweepTimer !== undefined) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = undefined;
+      if (!this.closed) this.sweep();
+    }, SWEEP_AFTER_EXIT_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Removes the probes of binaries whose users are all gone; returns how many. */
+  sweep(): number {
+    let removed = 0;
+    for (const [key, p] of this.probed) {
+      for (const pid of p.users) if (!this.stillUses(pid, p, key)) p.users.delete(pid);
+      if (p.users.size > 0) continue;
+      if (p.fromLibraryDir && fileKeyOf(p.openedAs) === key) continue;
+      for (const e of p.entries) {
+        for (const id of e.links) this.sensor.detachUprobe(id);
+        this.binaries.splice(this.binaries.indexOf(e), 1);
+      }
+      if (p.goSlot !== undefined) {
+        this.sensor.setGoTlsBinary(p.goSlot, null);
+        this.goSlots.delete(p.goSlot);
+      }
+      this.probed.delete(key);
+      // Seen again (the same inode started anew) it is probed again.
+      this.seen.delete(key);
+      removed++;
+      this.log(`TLS: uprobes removed from ${p.entries[0]!.path}: no process uses it any more`);
+    }
+    this.removed += removed;
+    return removed;
+  }
+
+  /** Whether pid still runs or maps the binary (a reused pid running something else does not count). */
+  private stillUses(pid: number, p: ProbedBinary, key: string): boolean {
+    if (fileKeyOf(`${this.proc}/${pid}/exe`) === key) return true;
+    if (p.entries.every((e) => e.kind === 'executable' || e.kind === 'go')) return false;
+    const maps = tryRead(`${this.proc}/${pid}/maps`);
+    if (!maps) return false;
+    const file = p.entries[0]!.path;
+    // A mapping of a file deleted since (a package upgrade) is still a use: keep the probes, they are harmless.
+    if (maps.includes(` ${file} (deleted)\n`)) return true;
+    return maps.includes(` ${file}\n`) && fileKeyOf(path.join(`${this.proc}/${pid}/root`, file)) === key;
   }
 
   private scanLibraryDir(dir: string, descend: boolean): void {
@@ -289,12 +363,16 @@ export class TlsAttacher {
     }
     if (!st.isFile()) return;
     const key = `${st.dev}:${st.ino}`;
-    if (this.seen.has(key)) return;
+    if (this.seen.has(key)) {
+      if (pid !== undefined) this.probed.get(key)?.users.add(pid);
+      return;
+    }
     this.seen.add(key);
     const identity = `${key}:${st.size}:${st.mtimeMs}`;
     const where = pid === undefined ? shownPath : `${shownPath} (pid ${pid})`;
     // A Go program can carry OpenSSL too (cgo): both are looked for.
-    if (kind === 'executable') this.considerGo(shownPath, openedAs, where, inspectGo(openedAs, identity));
+    const use = { key, pid };
+    if (kind === 'executable') this.considerGo(shownPath, openedAs, where, inspectGo(openedAs, identity), use);
     const found = inspect(openedAs, identity, st.size, kind);
     if (!found.functions) {
       if (kind === 'libssl') this.skip(where, `not readable as ELF: ${found.error}`);
@@ -309,10 +387,21 @@ export class TlsAttacher {
       }
       return;
     }
-    this.attach(shownPath, openedAs, kind, where, offsets);
+    this.attach(shownPath, openedAs, kind, where, offsets, use);
   }
 
-  private attach(shownPath: string, openedAs: string, kind: TlsBinary['kind'], where: string, offsets: ReadonlyMap<string, number>): void {
+  private remember(binary: TlsBinary, use: BinaryUse, goSlot?: number): void {
+    this.binaries.push(binary);
+    let p = this.probed.get(use.key);
+    if (!p) {
+      p = { entries: [], openedAs: binary.openedAs, users: new Set(use.pid === undefined ? [] : [use.pid]), fromLibraryDir: use.pid === undefined };
+      this.probed.set(use.key, p);
+    }
+    p.entries.push(binary);
+    if (goSlot !== undefined) p.goSlot = goSlot;
+  }
+
+  private attach(shownPath: string, openedAs: string, kind: TlsBinary['kind'], where: string, offsets: ReadonlyMap<string, number>, use: BinaryUse): void {
     const links: number[] = [];
     const functions: string[] = [];
     const failures: string[] = [];
@@ -333,11 +422,11 @@ export class TlsAttacher {
     }
     if (failures.length) this.skip(where, `uprobes refused: ${failures.join('; ')}`);
     if (!functions.length) return;
-    this.binaries.push({ path: shownPath, openedAs, kind, functions, links });
+    this.remember({ path: shownPath, openedAs, kind, functions, links }, use);
     if (!this.scanning) this.log(`TLS: uprobes on ${functions.join(', ')} in ${where}`);
   }
 
-  private considerGo(shownPath: string, openedAs: string, where: string, found: GoTlsInspection): void {
+  private considerGo(shownPath: string, openedAs: string, where: string, found: GoTlsInspection, use: BinaryUse): void {
     if (found.kind === 'not-go') return;
     if (found.kind === 'not-traceable') {
       this.skip(where, `Go ${found.goVersion ?? '(version unreadable)'}: ${found.reason}`);
@@ -376,7 +465,7 @@ export class TlsAttacher {
       return;
     }
     const functions = [b.read.name, b.write.name];
-    this.binaries.push({ path: shownPath, openedAs, kind: 'go', functions, links, goVersion: b.goVersion });
+    this.remember({ path: shownPath, openedAs, kind: 'go', functions, links, goVersion: b.goVersion }, use, slot);
     if (!this.scanning) {
       this.log(`TLS: uprobes on Go ${b.goVersion} crypto/tls (Read: ${b.read.returns.length} returns, Write: ${b.write.returns.length}) in ${where}`);
     }
@@ -390,6 +479,20 @@ export class TlsAttacher {
   private skip(where: string, reason: string): void {
     this.skips.push({ path: where, reason });
     this.log(`TLS: not traced: ${where}: ${reason}`);
+  }
+}
+
+interface BinaryUse {
+  readonly key: string;
+  readonly pid: number | undefined;
+}
+
+function fileKeyOf(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
   }
 }
 
