@@ -290,7 +290,7 @@ export class QueuedSink implements SpanSink {
     if (d.queueFull) parts.push(`${d.queueFull} because the queue was full (cap ${this.limits.maxQueuedSpans} spans; the backend is slow or away${this.lastRejection ? `: ${this.lastRejection}` : ''})`);
     if (d.rejected) parts.push(`${d.rejected} refused by the backend (${this.lastRejection})`);
     if (d.expired) parts.push(`${d.expired} still failing after ${Math.round(this.limits.retryMaxElapsedMs / 1000)} s of retries${this.lastRejection ? ` (${this.lastRejection})` : ''}`);
-    if (d.shutdown) parts.push(`${d.shutdown} not sent before the shutdown deadline`);
+    if (d.shutdown) parts.push(`${d.shutdown} not sent before the shutdown deadline${this.lastRejection ? ` (last error: ${this.lastRejection})` : ''}`);
     this.log(`${this.name}: dropped ${total} spans: ${parts.join('; ')}`);
     this.unloggedDrops = { queueFull: 0, rejected: 0, expired: 0, shutdown: 0 };
   }
