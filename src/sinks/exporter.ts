@@ -7,7 +7,8 @@
 import type { Span } from '../spans/span.ts';
 
 export type SendOutcome =
-  | { readonly kind: 'sent' }
+  /** Accepted; a backend may still say it dropped some spans of the batch (OTLP partial success). */
+  | { readonly kind: 'sent'; readonly rejected?: number; readonly rejectedReason?: string }
   /** Worth sending again: the backend is away, overloaded or asked for a pause. */
   | { readonly kind: 'retryable'; readonly reason: string; readonly retryAfterMs?: number }
   /** Sending again cannot help (rejected data, refused credentials): the batch is dropped and counted. */

@@ -109,10 +109,21 @@ describe('QueuedSink', () => {
     await until(() => ex.accepted.length === 10);
     await sink.close();
     expect(sink.stats().dropped.rejected).toBe(20);
-    expect(lines.filter((l) => l.includes('refused a batch'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('for good'))).toHaveLength(1);
     expect(lines.join('\n')).toContain('INVALID_ARGUMENT: bad span');
     // the second refusal is summed in the drop line at close
     expect(lines.at(-1)).toMatch(/dropped 10 spans: 10 refused/);
+  });
+
+  it('counts the spans of a partial success as refused, not sent', async () => {
+    const ex = new ScriptedExporter();
+    ex.answer = () => ({ kind: 'sent', rejected: 3, rejectedReason: 'span too old' });
+    const lines: string[] = [];
+    const sink = new QueuedSink(ex, FAST, (l) => lines.push(l));
+    sink.write(spans(0, 10));
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ sent: 7, dropped: { rejected: 3 } });
+    expect(lines[0]).toBe('test: the backend refused 3 spans for good: it accepted the request but dropped some of its spans (partial success): span too old');
   });
 
   it('while the backend is away, keeps the newest spans within the cap and counts exactly what it dropped', async () => {

@@ -219,7 +219,9 @@ export class QueuedSink implements SpanSink {
       if (this.inFlight !== batch) continue; // dropped by overflow or shutdown meanwhile
       if (outcome.kind === 'sent') {
         this.finish(batch);
-        this.counters.sent += batch.spans.length;
+        const rejected = Math.min(outcome.rejected ?? 0, batch.spans.length);
+        this.counters.sent += batch.spans.length - rejected;
+        if (rejected > 0) this.reject(rejected, `it accepted the request but dropped some of its spans (partial success): ${outcome.rejectedReason || 'no reason given'}`);
         continue;
       }
       if (outcome.kind === 'permanent') {
@@ -261,7 +263,7 @@ export class QueuedSink implements SpanSink {
     this.drop(n, 'rejected', false);
     if (this.lastRejection !== reason) {
       // The first of a kind is logged at once; repeats are summed in the interval line.
-      this.log(`${this.name}: backend refused a batch of ${n} spans for good: ${reason}`);
+      this.log(`${this.name}: the backend refused ${n} spans for good: ${reason}`);
       this.unloggedDrops.rejected -= n;
     }
     this.lastRejection = reason;

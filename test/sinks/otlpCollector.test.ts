@@ -106,7 +106,7 @@ describe.skipIf(skipReason)('OTLP/gRPC sink to a real OpenTelemetry Collector', 
     sink.write(syntheticSpans(20, { seed: 3 }));
     await sink.close(5_000);
     expect(sink.stats()).toMatchObject({ sent: 0, retries: 0, dropped: { rejected: 20 } });
-    const refusals = lines.filter((l) => l.includes('refused a batch'));
+    const refusals = lines.filter((l) => l.includes('for good'));
     expect(refusals).toHaveLength(1);
     expect(refusals[0]).toMatch(/UNAUTHENTICATED.*check the basic-auth user and password/);
     expect(lines.join('\n')).not.toContain('not-the-password');

@@ -97,6 +97,8 @@ export interface OtelCollector {
   /** halt() then start(): resolves with the milliseconds the start took. */
   restart(): Promise<number>;
   running(): boolean;
+  /** The running collector's pid (benchmarks freeze it with SIGSTOP to stall the backend). */
+  pid(): number | undefined;
   /** The last 64 KiB of the collector's log (its own log on stderr, the debug exporter's lines). */
   log(): string;
   stop(): Promise<void>;
@@ -231,6 +233,7 @@ export async function startOtelCollector(opts: StartOptions = {}): Promise<OtelC
         return start();
       },
       running: () => proc !== undefined && !proc.exited(),
+      pid: () => proc?.child.pid,
       log: () => proc?.log() ?? '',
       stop() {
         stopped ??= cleanup();

@@ -26,7 +26,7 @@ interface Received {
 }
 
 /** What the server answers next: OK, or a status with optional RetryInfo delay. */
-type Answer = { code: number; details?: string; retryDelayS?: number } | 'ok';
+type Answer = { code: number; details?: string; retryDelayS?: number } | { partial: { rejected: number; message: string } } | 'ok';
 
 class FakeCollector {
   readonly received: Received[] = [];
@@ -43,6 +43,7 @@ class FakeCollector {
           this.received.push({ body: call.request, authorization: call.metadata.get('authorization')[0]?.toString(), peerCn: [cert?.subject?.CN].flat()[0] });
           const answer = this.answers.shift() ?? 'ok';
           if (answer === 'ok') return callback(null, Buffer.alloc(0));
+          if ('partial' in answer) return callback(null, partialSuccess(answer.partial.rejected, answer.partial.message));
           const trailer = new Metadata();
           if (answer.retryDelayS !== undefined) trailer.set('grpc-status-details-bin', statusWithRetryInfo(answer.code, answer.retryDelayS));
           callback({ code: answer.code, details: answer.details ?? 'test', metadata: trailer });
@@ -56,6 +57,12 @@ class FakeCollector {
   stop(): void {
     this.server.forceShutdown();
   }
+}
+
+/** ExportTraceServiceResponse { partial_success = 1: { rejected_spans = 1, error_message = 2 } } */
+function partialSuccess(rejected: number, message: string): Buffer {
+  const body = Buffer.concat([Buffer.from([0x08, rejected]), Buffer.from([0x12, message.length]), Buffer.from(message)]);
+  return Buffer.concat([Buffer.from([0x0a, body.length]), body]);
 }
 
 /** google.rpc.Status { code = 1, details = 3: Any { type_url = 1, value = 2: RetryInfo { retry_delay = 1: Duration { seconds = 1 } } } } */
@@ -134,6 +141,14 @@ describe('OtlpGrpcExporter against a gRPC server requiring client certificates',
     const ex = new OtlpGrpcExporter(config(), () => {});
     collector.answers.push(answer);
     expect(await ex.send(SPANS)).toMatchObject(expected);
+    await ex.close();
+  });
+
+  it('reports the spans a collector accepted but dropped (partial success), so they are counted, not called sent', async () => {
+    const ex = new OtlpGrpcExporter(config(), () => {});
+    collector.answers.push({ partial: { rejected: 2, message: 'span too old' } });
+    expect(await ex.send(SPANS)).toEqual({ kind: 'sent', rejected: 2, rejectedReason: 'span too old' });
+    expect(await ex.send(SPANS)).toEqual({ kind: 'sent' });
     await ex.close();
   });
 

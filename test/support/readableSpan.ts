@@ -1,14 +1,14 @@
 /**
- * Our spans as the OpenTelemetry JS SDK's ReadableSpan, the shape its OTLP
- * serializer and exporters take. The pipeline already fixed every id and
- * timestamp from the captured traffic; this adapter carries them unchanged
- * (no SDK tracer, no re-timing).
+ * Our spans as the OpenTelemetry JS SDK's ReadableSpan, the shape its own
+ * OTLP serializer takes: tests encode the same spans with it and with ours
+ * (src/sinks/otlp/otlpProtobuf.ts) and compare. Ids and times are carried
+ * unchanged.
  */
 import type { HrTime, SpanContext, Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import type { Span, AttributeValue } from '../../spans/span.ts';
-import { SENSOR_NAME, SENSOR_VERSION } from '../../sensorIdentity.ts';
+import type { Span, AttributeValue } from '../../src/spans/span.ts';
+import { SENSOR_NAME, SENSOR_VERSION } from '../../src/sensorIdentity.ts';
 
 /** The instrumentation scope of every span: the sensor itself. */
 export const SENSOR_SCOPE = { name: SENSOR_NAME, version: SENSOR_VERSION } as const;
