@@ -51,4 +51,7 @@ if [ -n "$test_peers" ]; then
 	sh test/peers/kube/prepare.sh >/dev/null
 	# A real Apache Kafka 4 broker (jars from Maven Central, a JDK) for the export tests.
 	sh test/peers/kafka/prepare.sh >/dev/null
+	sh test/peers/otlpProto/prepare.sh >/dev/null # the official OTLP .proto files (Maven Central), to decode what the Kafka sink wrote
+	# A real OpenTelemetry Collector (built with ocb from Go modules, ~4 min cold) for the OTLP exporter tests.
+	sh test/peers/otelcol/prepare.sh >/dev/null
 fi
