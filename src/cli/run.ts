@@ -56,7 +56,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const { source: sourceOptions, durationS } = liveSourceOptions(values);
   const log = (line: string) => process.stderr.write(`hydrophone: ${line}\n`);
   // Sinks first: a broken certificate path should fail before probes attach.
-  const sinks = buildSinks(values, log);
+  const sinks = await buildSinks(values, log);
   const enrichment = await startEnrichment({
     kubernetes: choice('kubernetes', values.kubernetes, ['auto', 'off'] as const) ?? 'auto',
     ...(values['node-name'] ? { nodeName: values['node-name'] } : {}),

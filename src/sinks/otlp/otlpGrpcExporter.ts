@@ -17,6 +17,7 @@ import type { Span } from '../../spans/span.ts';
 import type { BatchExporter, SendOutcome } from '../exporter.ts';
 import { SENSOR_NAME, SENSOR_VERSION } from '../../sensorIdentity.ts';
 import { watchFiles, type FileWatch } from '../tls/fileWatch.ts';
+import type { TlsProbeTarget } from '../tlsProbe.ts';
 import { encodeExportTraceRequest } from './otlpProtobuf.ts';
 import { decodePartialSuccess, type PartialSuccess } from './otlpResponse.ts';
 import { outcomeOfGrpcFailure, type GrpcFailure } from './grpcOutcome.ts';
@@ -66,6 +67,13 @@ export class OtlpGrpcExporter implements BatchExporter {
     const how = this.endpoint.plaintext ? 'plain text (allowed by config)' : c.tls.cert ? `mTLS as ${c.tls.clientIdentity?.subject} (valid to ${c.tls.clientIdentity?.validTo})` : 'TLS';
     const auth = this.config.auth ? `, ${this.config.auth.kind} auth` : '';
     return `OTLP/gRPC to ${this.endpoint.host}:${this.endpoint.port}, ${how}${auth}, ${this.config.compression === 'gzip' ? 'gzip' : 'uncompressed'}`;
+  }
+
+  /** Where the start-up TLS check connects, with the same material; undefined for plain text. */
+  tlsTarget(): TlsProbeTarget | undefined {
+    if (this.endpoint.plaintext) return undefined;
+    const t = this.credentials.tls;
+    return { host: this.endpoint.host, port: this.endpoint.port, ...(t.ca ? { ca: t.ca } : {}), ...(t.cert ? { cert: t.cert } : {}), ...(t.key ? { key: t.key } : {}) };
   }
 
   private readonly serializer: ISerializer<readonly Span[], PartialSuccess | undefined> = {
