@@ -171,6 +171,8 @@ try {
     const stallSink = new QueuedSink(new KafkaExporter({ ...connection, topic: stallTopic }), DEFAULT_QUEUE_LIMITS, log);
     const samples: { s: number; rssMb: number; heapMb: number; queued: number; dropped: number }[] = [];
     const sample = (s: number) => {
+      // After a full GC (node --expose-gc): what is held, not garbage V8 has not collected yet.
+      (globalThis as { gc?: () => void }).gc?.();
       const m = process.memoryUsage();
       const x = stallSink.stats();
       samples.push({ s, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), queued: x.queuedSpans, dropped: x.dropped.queueFull });
