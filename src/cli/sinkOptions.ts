@@ -211,6 +211,8 @@ function flagNames(message: string): string {
 
 export interface BuiltSinks {
   readonly fanout: SinkFanout;
+  /** Each network sink's queue cap, in spans (the same for all). */
+  readonly queueCapacity: number;
   /** One start-up line per sink: where spans go and how. */
   readonly descriptions: string[];
 }
@@ -254,7 +256,7 @@ export async function buildSinks(v: SinkValues, log: (line: string) => void): Pr
       throw new UsageError(fatal.join('\n'));
     }
   }
-  return { fanout, descriptions };
+  return { fanout, descriptions, queueCapacity: limits.maxQueuedSpans };
 }
 
 export function sensorId(v: SinkValues): string {

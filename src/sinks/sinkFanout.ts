@@ -33,6 +33,12 @@ export class SinkFanout implements SpanSink {
     return this.sinks.flatMap((s) => (s.kind === 'queued' ? [s.sink.stats()] : []));
   }
 
+  /** The stdout sink's counts, when there is one. */
+  stdoutStats(): { written: number; dropped: number } | undefined {
+    const s = this.sinks.find((x) => x.kind === 'stdout');
+    return s ? { written: s.sink.written, dropped: s.sink.dropped } : undefined;
+  }
+
   /** Spans the stdout sink could not print (its reader was too slow). */
   stdoutDropped(): number {
     return this.sinks.reduce((n, s) => n + (s.kind === 'stdout' ? s.sink.dropped : 0), 0);

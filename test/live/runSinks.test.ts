@@ -78,6 +78,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
 
   it('delivers the same spans to stdout, the collector and the topic, and flushes on SIGTERM', async () => {
     const f = (name: string) => path.join(dir, name);
+    const healthPort = await freePort();
     const sensor = spawn(path.join(projectRoot, 'bin/hydrophone'), [
       'run', '--port', String(port), '--kubernetes', 'off',
       '--sink', 'stdout,otlp,kafka',
@@ -85,6 +86,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       '--otlp-auth', 'basic', '--otlp-user', collector.user, '--otlp-secret-file', f('otlp-password'),
       '--kafka-brokers', broker.bootstrap, '--kafka-topic', topic, '--kafka-ca', f('kafka-ca.pem'), '--kafka-cert', f('kafka-cert.pem'), '--kafka-key', f('kafka-key.pem'),
       '--sensor-id', 'e2e-sensor',
+      '--health-port', String(healthPort), '--health-address', '127.0.0.1',
       // A long batch timeout: the spans still go out, because SIGTERM flushes.
       '--batch-timeout-ms', '60000',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -102,6 +104,28 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
         expect(r.code, r.stderr).toBe(0);
       }
       await waitFor(() => stdout.trim().split('\n').filter(Boolean).length >= 6, 15_000, () => stderr);
+
+      // The endpoints an operator's kubelet and Prometheus use.
+      const get = async (p: string) => {
+        const r = await fetch(`http://127.0.0.1:${healthPort}${p}`);
+        return { status: r.status, body: await r.text() };
+      };
+      expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
+      expect(await get('/readyz')).toEqual({ status: 200, body: 'ready\n' });
+      const metrics = (await get('/metrics')).body;
+      const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(metrics)?.[1]);
+      expect(value('hydrophone_spans_built_total')).toBe(6);
+      expect(value('hydrophone_sink_spans_received_total{sink="otlp"}')).toBe(6);
+      expect(value('hydrophone_sink_spans_received_total{sink="kafka"}')).toBe(6);
+      expect(value('hydrophone_sink_spans_exported_total{sink="stdout"}')).toBe(6);
+      expect(value('hydrophone_sink_queue_spans{sink="otlp"}')).toBe(6); // the 60 s batch timeout holds them
+      expect(value('hydrophone_sink_queue_capacity_spans{sink="kafka"}')).toBe(100_000);
+      expect(value('hydrophone_connections_tracked')).toBeGreaterThanOrEqual(0);
+      expect(metrics).toMatch(/^hydrophone_kernel_events_total\{cpu="0"\} \d+$/m);
+      expect(metrics).toMatch(/^hydrophone_parser_errors_total\{protocol="http1",kind="invalid_bytes"\} 0$/m);
+      expect(metrics).toMatch(/^hydrophone_process_resident_memory_bytes \d+$/m);
+      expect(metrics).toMatch(/^hydrophone_tls_binaries_probed \d+$/m);
+      expect(metrics).not.toContain(collector.password);
     } finally {
       sensor.kill('SIGTERM');
     }
@@ -148,7 +172,7 @@ describe.skipIf(skipReason)('hydrophone run refuses backends it cannot trust, at
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const hydrophone = (args: string[]) => spawnSync(path.join(projectRoot, 'bin/hydrophone'), ['run', '--kubernetes', 'off', '--duration', '1', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const hydrophone = (args: string[]) => spawnSync(path.join(projectRoot, 'bin/hydrophone'), ['run', '--kubernetes', 'off', '--duration', '1', '--health-port', '0', ...args], { encoding: 'utf8', timeout: 60_000 });
 
   it('a CA that does not sign the collector\'s certificate: exit 2 naming --otlp-ca', () => {
     const f = (n: string) => path.join(dir, n);

@@ -92,10 +92,11 @@ export class BpfSource {
   }
 
   /** Binaries with TLS uprobes, and those that carry a TLS library but could not be probed. */
-  tls(): { attached: readonly TlsBinary[]; skipped: readonly TlsSkipped[]; summary: string } {
+  tls(): { attached: readonly TlsBinary[]; skipped: readonly TlsSkipped[]; removed: number; summary: string } {
     return {
       attached: this.tlsAttacher?.attached() ?? [],
       skipped: this.tlsAttacher?.skipped() ?? [],
+      removed: this.tlsAttacher?.removed ?? 0,
       summary: this.tlsAttacher?.summary() ?? 'TLS uprobes off',
     };
   }
@@ -210,6 +211,11 @@ export class BpfSource {
   kernelCounters(): KernelCounters {
     const { total } = this.sensor.counters();
     return Object.fromEntries(CounterNames.map((n, i) => [n, total[i] ?? 0n])) as KernelCounters;
+  }
+
+  /** The kernel counters per CPU (columns in CounterNames order), for the metrics endpoint. */
+  kernelCountersPerCpu(): bigint[][] {
+    return this.sensor.counters().perCpu;
   }
 
   deliveryStats(): DeliveryStats & DecodeStats {
