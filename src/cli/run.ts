@@ -1,7 +1,8 @@
 /**
  * `hydrophone run`: the daemon. Live capture -> pipeline -> sinks. The
  * embedded default sink is JSON Lines on stdout; OTLP/gRPC and Kafka each
- * sit behind their own bounded queue.
+ * sit behind their own bounded queue. Settings come from a YAML file, the
+ * environment and flags (src/config), checked before anything starts.
  */
 import { parseArgs } from 'node:util';
 import { BpfSource } from '../source/bpf/bpfSource.ts';
@@ -9,20 +10,30 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { SpanBuilder } from '../spans/spanBuilder.ts';
 import { startEnrichment } from '../enrichment/index.ts';
 import { IdGenerator } from '../spans/ids.ts';
-import { SINK_HELP, SINK_OPTIONS, buildSinks } from './sinkOptions.ts';
-import { choice, intOption } from './options.ts';
-import { LIVE_HELP, LIVE_OPTIONS, liveSourceOptions, untilStopped } from './liveOptions.ts';
+import { SINK_HELP, buildSinks } from './sinkOptions.ts';
+import { intOption } from './options.ts';
+import { untilStopped } from './liveOptions.ts';
 import { reportPipeline } from './summary.ts';
+import { UsageError } from './usageError.ts';
 import { createSelfMetrics, type InformerSnapshot } from '../telemetry/selfMetrics.ts';
 import { HealthServer } from '../telemetry/healthServer.ts';
 import { CounterNames } from '../source/bpf/eventLayout.ts';
+import { ConfigError, loadConfig, settingFlags } from '../config/loadConfig.ts';
+import { printConfig } from '../config/printConfig.ts';
 
-const HELP = `usage: hydrophone run [options]
+const HELP = `usage: hydrophone run [--config FILE] [options]
 
 Turns the traffic of every process on this host into OpenTelemetry spans
 (HTTP/1.x, HTTP/2, gRPC) and sends them to the sinks (default: one JSON
 object per line on stdout). Needs root, like capture.
 
+Every setting can come from a YAML file (--config FILE or $HYDROPHONE_CONFIG),
+an environment variable (HYDROPHONE_ and its path in upper snake case, e.g.
+HYDROPHONE_OTLP_ENDPOINT, HYDROPHONE_CAPTURE_PORTS=80,443) or a flag; a flag
+wins over a variable, which wins over the file. --print-config shows the result.
+
+  --print-config       print the effective configuration (secrets masked) and exit
+  --duration S         stop after S seconds
   --routes MODE        collapse (default: ids in paths become {id}, {uuid}, {hash},
                        {token}) or raw (paths as they are: high cardinality)
   --kubernetes MODE    auto (default: pod metadata when an in-cluster service
@@ -32,7 +43,12 @@ object per line on stdout). Needs root, like capture.
   --deleted-pod-grace S  seconds a deleted pod still names late spans (default 60)
   --command-line       put process.command_line on resources (off by default:
                        arguments can carry secrets)
-${LIVE_HELP}
+  --pid P              only these processes (repeat, or P1,P2)
+  --port N             only connections with this port at either end (repeat)
+  --capture-bytes N    payload bytes kept per syscall (default 16384, max 65536)
+  --ring-buffer-mb N   kernel ring buffer size, a power of two (default 16)
+  --attach KIND        auto | kprobe | tracepoint (default auto)
+  --unix               also trace Unix stream sockets
   --health-port N      /healthz, /readyz and /metrics (Prometheus) on this port
                        (default 9464; 0: off)
   --health-address A   the address they listen on (default 0.0.0.0)
@@ -43,16 +59,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      ...LIVE_OPTIONS,
-      ...SINK_OPTIONS,
-      'health-port': { type: 'string' },
-      'health-address': { type: 'string' },
-      routes: { type: 'string' },
-      kubernetes: { type: 'string' },
-      'node-name': { type: 'string' },
-      'cluster-name': { type: 'string' },
-      'deleted-pod-grace': { type: 'string' },
-      'command-line': { type: 'boolean' },
+      ...settingFlags(),
+      duration: { type: 'string' },
+      'print-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -61,10 +70,23 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const { source: sourceOptions, durationS } = liveSourceOptions(values);
+  let loaded;
+  try {
+    loaded = loadConfig(values);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (values['print-config']) {
+    process.stdout.write(printConfig(loaded));
+    return 0;
+  }
+  const config = loaded.config;
+  const durationS = intOption('duration', values.duration as string | undefined, 1, 365 * 24 * 3600);
   const log = (line: string) => process.stderr.write(`hydrophone: ${line}\n`);
+  if (loaded.file) log(`configuration from ${loaded.file}, the environment and flags`);
   // Sinks first: a broken certificate path should fail before probes attach.
-  const sinks = await buildSinks(values, log);
+  const sinks = await buildSinks(config, log);
   // The endpoints come up before the probes, so that /readyz can say what it waits for.
   let source: BpfSource | undefined;
   let pipeline: Pipeline | undefined;
@@ -82,23 +104,22 @@ export async function runCommand(argv: string[]): Promise<number> {
       return t && { binaries: t.attached.length, notTraced: t.skipped.length, removed: t.removed };
     },
   });
-  const healthPort = intOption('health-port', values['health-port'], 0, 65535) ?? 9464;
-  const health = healthPort === 0 ? undefined : await HealthServer.start({
-    host: values['health-address'] ?? '0.0.0.0',
-    port: healthPort,
+  const health = config.health.port === 0 ? undefined : await HealthServer.start({
+    host: config.health.address,
+    port: config.health.port,
     registry,
     readiness: () => {
       const waitingFor = [...(source ? [] : ['the probes to attach']), ...(pipeline ? [] : ['the pipeline'])];
       return { ready: waitingFor.length === 0, waitingFor };
     },
   });
-  if (health) log(`health and metrics on http://${values['health-address'] ?? '0.0.0.0'}:${health.port}/ (healthz, readyz, metrics)`);
+  if (health) log(`health and metrics on http://${config.health.address}:${health.port}/ (healthz, readyz, metrics)`);
   const enrichment = await startEnrichment({
-    kubernetes: choice('kubernetes', values.kubernetes, ['auto', 'off'] as const) ?? 'auto',
-    ...(values['node-name'] ? { nodeName: values['node-name'] } : {}),
-    ...(values['cluster-name'] ? { clusterName: values['cluster-name'] } : {}),
-    commandLine: values['command-line'] ?? false,
-    ...(values['deleted-pod-grace'] !== undefined ? { deletedPodGraceMs: 1000 * intOption('deleted-pod-grace', values['deleted-pod-grace'], 0, 86_400)! } : {}),
+    kubernetes: config.kubernetes.mode,
+    ...(config.kubernetes.nodeName ? { nodeName: config.kubernetes.nodeName } : {}),
+    ...(config.kubernetes.clusterName ? { clusterName: config.kubernetes.clusterName } : {}),
+    commandLine: config.spans.commandLine,
+    deletedPodGraceMs: 1000 * config.kubernetes.deletedPodGraceSeconds,
     log,
   });
   log(enrichment.summary);
@@ -107,9 +128,18 @@ export async function runCommand(argv: string[]): Promise<number> {
     enrichmentStats = () => kube.stats();
   }
   const spanBuilder = new SpanBuilder(new IdGenerator(), enrichment.resolver);
-  spanBuilder.routes = choice('routes', values.routes, ['collapse', 'raw'] as const) ?? 'collapse';
+  spanBuilder.routes = config.spans.routes;
   pipeline = new Pipeline(sinks.fanout, { spanBuilder });
-  const started = new BpfSource({ ...sourceOptions, log });
+  const c = config.capture;
+  const started = new BpfSource({
+    attach: c.attach,
+    pids: c.pids,
+    ports: c.ports,
+    captureBytes: c.captureBytes,
+    ringBufferBytes: c.ringBufferMb * 1024 * 1024,
+    unix: c.unix,
+    log,
+  });
   source = started;
   const running = pipeline;
   process.stderr.write(`hydrophone: running with ${started.attachReason}; spans to ${sinks.descriptions.join(' and ')}\n`);

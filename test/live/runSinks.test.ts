@@ -178,7 +178,7 @@ describe.skipIf(skipReason)('hydrophone run refuses backends it cannot trust, at
     const f = (n: string) => path.join(dir, n);
     const r = hydrophone(['--sink', 'otlp', '--otlp-endpoint', collector.endpoint, '--otlp-ca', pki.caFile, '--otlp-cert', f('otlp-cert.pem'), '--otlp-key', f('otlp-key.pem')]);
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/otlp: .*: set --otlp-ca to the CA that issued 127\.0\.0\.1:\d+'s certificate/);
+    expect(r.stderr).toMatch(/otlp: .*: set otlp\.caFile \(--otlp-ca\) to the CA that issued 127\.0\.0\.1:\d+'s certificate/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -186,7 +186,7 @@ describe.skipIf(skipReason)('hydrophone run refuses backends it cannot trust, at
     const f = (n: string) => path.join(dir, n);
     const r = hydrophone(['--sink', 'kafka', '--kafka-brokers', broker.bootstrap, '--kafka-ca', f('kafka-ca.pem'), '--kafka-cert', f('foreign-cert.pem'), '--kafka-key', f('foreign-key.pem')]);
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/kafka: .*: have the certificate in --kafka-cert issued by a CA the server at 127\.0\.0\.1:\d+ trusts/);
+    expect(r.stderr).toMatch(/kafka: .*: have the certificate in kafka\.certFile \(--kafka-cert\) issued by a CA the server at 127\.0\.0\.1:\d+ trusts/);
   });
 
   it('a collector that is down is not an error: it starts, queues, and counts what it could not send', () => {
