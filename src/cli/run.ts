@@ -20,6 +20,21 @@ import { HealthServer } from '../telemetry/healthServer.ts';
 import { CounterNames } from '../source/bpf/eventLayout.ts';
 import { ConfigError, loadConfig, settingFlags } from '../config/loadConfig.ts';
 import { printConfig } from '../config/printConfig.ts';
+import { SpanSampler } from '../spans/spanSampler.ts';
+
+/** Says once per interval how many spans the sampler shed, so overload is never silent. */
+function sheddingLog(sampler: SpanSampler, log: (line: string) => void, everyMs = 10_000): { stop(): void } {
+  let rate = 0;
+  const timer = setInterval(() => {
+    const s = sampler.stats;
+    // Sampling by ratio is the configured rule, not news: only its count is kept current.
+    const dRate = s.droppedByRate - rate;
+    rate = s.droppedByRate;
+    if (dRate > 0) log(`overload: shed ${dRate} spans beyond the ceiling of the last ${everyMs / 1000} s (spans.maxPerSecond); error spans were kept`);
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
 
 const HELP = `usage: hydrophone run [--config FILE] [options]
 
@@ -49,6 +64,9 @@ wins over a variable, which wins over the file. --print-config shows the result.
   --ring-buffer-mb N   kernel ring buffer size, a power of two (default 16)
   --attach KIND        auto | kprobe | tracepoint (default auto)
   --unix               also trace Unix stream sockets
+  --sample-ratio R     keep this fraction of traces, chosen by trace id (default 1);
+                       spans with an error status are always kept
+  --max-spans-per-second N  shed spans beyond this rate, counted (default 0: no ceiling)
   --health-port N      /healthz, /readyz and /metrics (Prometheus) on this port
                        (default 9464; 0: off)
   --health-address A   the address they listen on (default 0.0.0.0)
@@ -129,7 +147,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const spanBuilder = new SpanBuilder(new IdGenerator(), enrichment.resolver);
   spanBuilder.routes = config.spans.routes;
-  pipeline = new Pipeline(sinks.fanout, { spanBuilder });
+  const sampler = new SpanSampler({ ratio: config.spans.sampleRatio, maxPerSecond: config.spans.maxPerSecond });
+  if (sampler.active) log(`load shedding: ${config.spans.sampleRatio < 1 ? `${config.spans.sampleRatio * 100}% of traces kept (by trace id)` : 'every trace'}${config.spans.maxPerSecond ? `, at most ${config.spans.maxPerSecond} spans/s` : ''}; error spans always kept`);
+  const shedLog = sheddingLog(sampler, log);
+  pipeline = new Pipeline(sinks.fanout, { spanBuilder, sampler });
   const c = config.capture;
   const started = new BpfSource({
     attach: c.attach,
@@ -149,6 +170,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const counters = started.kernelCounters();
   started.close();
   await running.close();
+  shedLog.stop();
   enrichment.stop();
   await health?.close();
   reportPipeline(running, 0, `ring buffer lost ${counters.ringbufLost} records; ${sinks.fanout.summary()}`);

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { sensorConfigSchema, type SensorConfig } from './sensorConfig.ts';
 
-type ValueType = 'string' | 'int' | 'bool' | 'list' | 'intList';
+type ValueType = 'string' | 'int' | 'number' | 'bool' | 'list' | 'intList';
 
 export interface SettingSpec {
   /** Dotted path in the config file. */
@@ -64,6 +64,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   s('kubernetes.deletedPodGraceSeconds', 'deleted-pod-grace', 'int'),
   s('spans.routes', 'routes'),
   s('spans.commandLine', 'command-line', 'bool'),
+  s('spans.sampleRatio', 'sample-ratio', 'number'),
+  s('spans.maxPerSecond', 'max-spans-per-second', 'int'),
   s('health.port', 'health-port', 'int'),
   s('health.address', 'health-address'),
 ];
@@ -109,6 +111,11 @@ function convert(spec: SettingSpec, raw: string | boolean | string[], origin: st
       if (/^(0|false|no|off)$/i.test(String(raw))) return false;
       throw new ConfigError(`${spec.path} (from ${origin}): '${String(raw)}' is not true or false`);
     case 'int': return int(String(raw));
+    case 'number': {
+      const n = Number(raw);
+      if (String(raw).trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${spec.path} (from ${origin}): '${String(raw)}' is not a number`);
+      return n;
+    }
     case 'list': return items(raw);
     case 'intList': return items(raw).map(int);
     default: return String(raw);

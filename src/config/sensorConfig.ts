@@ -70,7 +70,11 @@ export const sensorConfigSchema = z.strictObject({
     routes: z.enum(['collapse', 'raw']).default('collapse'),
     /** process.command_line on resources: off by default, arguments carry secrets. */
     commandLine: z.boolean().default(false),
-  }).default({ routes: 'collapse', commandLine: false }),
+    /** Fraction of traces kept (head sampling by trace id; error spans always kept). */
+    sampleRatio: z.number().min(0).max(1).default(1),
+    /** Ceiling on spans per second handed to the sinks (0: none); beyond it spans are dropped and counted. */
+    maxPerSecond: z.number().int().min(0).default(0),
+  }).default({ routes: 'collapse', commandLine: false, sampleRatio: 1, maxPerSecond: 0 }),
   health: z.strictObject({
     port: z.number().int().min(0).max(65535).default(9464),
     address: z.string().min(1).default('0.0.0.0'),

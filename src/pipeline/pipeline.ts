@@ -4,7 +4,7 @@
  *
  *   source -> sourceToTracker -> ConnectionTracker (reassembly, inference,
  *   parsers) -> trackerToSpanBuilder -> SpanBuilder -> spanBuilderToSink ->
- *   sink
+ *   (SpanSampler, when load shedding is configured) -> sink
  *
  * Sources (live BPF, recordings, later pcap) call accept() with each batch
  * of events, in order; spans reach the sink once per batch.
@@ -15,6 +15,7 @@ import { PROTOCOLS } from '../protocols/registry.ts';
 import { ConnectionTracker, DEFAULT_TRACKER_LIMITS, type ConnContext, type TrackerLimits } from '../reassembly/connectionTracker.ts';
 import { SpanBuilder } from '../spans/spanBuilder.ts';
 import type { Span } from '../spans/span.ts';
+import type { SpanSampler } from '../spans/spanSampler.ts';
 
 export interface SpanSink {
   write(spans: readonly Span[]): void;
@@ -25,12 +26,15 @@ export interface PipelineOptions {
   protocols?: readonly Protocol[];
   limits?: TrackerLimits;
   spanBuilder?: SpanBuilder;
+  /** Load shedding by the documented rule (spanSampler.ts); absent: every span goes on. */
+  sampler?: SpanSampler;
 }
 
 export class Pipeline {
   private readonly tracker: ConnectionTracker;
   private readonly spanBuilder: SpanBuilder;
   private readonly sink: SpanSink;
+  private readonly sampler: SpanSampler | undefined;
   private batch: Span[] = [];
   spans = 0;
   events = 0;
@@ -38,6 +42,7 @@ export class Pipeline {
   constructor(sink: SpanSink, options: PipelineOptions = {}) {
     this.sink = sink;
     this.spanBuilder = options.spanBuilder ?? new SpanBuilder();
+    this.sampler = options.sampler?.active ? options.sampler : undefined;
     this.tracker = new ConnectionTracker(options.protocols ?? PROTOCOLS, this.trackerToSpanBuilder, options.limits ?? DEFAULT_TRACKER_LIMITS);
   }
 
@@ -48,7 +53,8 @@ export class Pipeline {
   private spanBuilderToSink(): void {
     if (this.batch.length === 0) return;
     this.spans += this.batch.length;
-    this.sink.write(this.batch);
+    const kept = this.sampler ? this.sampler.filter(this.batch) : this.batch;
+    if (kept.length > 0) this.sink.write(kept);
     this.batch = [];
   }
 
@@ -66,7 +72,7 @@ export class Pipeline {
   }
 
   stats() {
-    return { events: this.events, spans: this.spans, tracker: this.tracker.stats(), parsers: this.tracker.parserStats() };
+    return { events: this.events, spans: this.spans, tracker: this.tracker.stats(), parsers: this.tracker.parserStats(), ...(this.sampler ? { sampler: { ...this.sampler.stats } } : {}) };
   }
 
   /** Ends every connection (what is complete is reported), then closes the sink. */

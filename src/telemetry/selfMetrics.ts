@@ -9,6 +9,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { QueuedSinkStats } from '../sinks/queuedSink.ts';
 import type { TrackerStats } from '../reassembly/connectionTracker.ts';
 import type { ParserStats } from '../protocols/contract.ts';
+import type { SamplerStats } from '../spans/spanSampler.ts';
 
 /** Per-CPU kernel counters, in the order of their names. */
 export interface KernelCounterSnapshot {
@@ -27,7 +28,7 @@ export interface InformerSnapshot {
 export interface MetricSources {
   kernel?(): KernelCounterSnapshot | undefined;
   delivery?(): undefined | { readonly batches: number; readonly records: number; readonly bytes: number; readonly waitsForJs: number; readonly inFlight: number; readonly malformed: number };
-  pipeline?(): undefined | { readonly events: number; readonly spans: number; readonly tracker: TrackerStats; readonly parsers: Readonly<Record<string, ParserStats>> };
+  pipeline?(): undefined | { readonly events: number; readonly spans: number; readonly tracker: TrackerStats; readonly parsers: Readonly<Record<string, ParserStats>>; readonly sampler?: SamplerStats };
   sinks?(): readonly QueuedSinkStats[];
   sinkCapacity?(sink: string): number | undefined;
   stdout?(): { readonly written: number; readonly dropped: number } | undefined;
@@ -72,6 +73,12 @@ export function createSelfMetrics(sources: MetricSources): Registry {
 
   counter('hydrophone_pipeline_events_total', 'Events the pipeline received', [], (c) => c.inc(sources.pipeline?.()?.events ?? 0));
   counter('hydrophone_spans_built_total', 'Spans the pipeline built', [], (c) => c.inc(sources.pipeline?.()?.spans ?? 0));
+  counter('hydrophone_spans_shed_total', 'Spans dropped by load shedding before the sinks, by reason (ratio: head sampling; rate: the spans-per-second ceiling)', ['reason'], (c) => {
+    const x = sources.pipeline?.()?.sampler;
+    if (!x) return;
+    c.inc({ reason: 'ratio' }, x.droppedByRatio);
+    c.inc({ reason: 'rate' }, x.droppedByRate);
+  });
   gauge('hydrophone_connections_tracked', 'Connections tracked now', [], (g) => g.set(sources.pipeline?.()?.tracker.connections ?? 0));
   counter('hydrophone_connections_evicted_total', 'Connections dropped from tracking, by reason', ['reason'], (c) => {
     const t = sources.pipeline?.()?.tracker;
