@@ -13,7 +13,8 @@ import { IdGenerator } from '../spans/ids.ts';
 import { SINK_HELP, buildSinks } from './sinkOptions.ts';
 import { intOption } from './options.ts';
 import { untilStopped } from './liveOptions.ts';
-import { reportPipeline } from './summary.ts';
+import { pipelineSummary } from './summary.ts';
+import { createLogger } from '../telemetry/logger.ts';
 import { UsageError } from './usageError.ts';
 import { createSelfMetrics, type InformerSnapshot } from '../telemetry/selfMetrics.ts';
 import { HealthServer } from '../telemetry/healthServer.ts';
@@ -67,6 +68,8 @@ wins over a variable, which wins over the file. --print-config shows the result.
   --sample-ratio R     keep this fraction of traces, chosen by trace id (default 1);
                        spans with an error status are always kept
   --max-spans-per-second N  shed spans beyond this rate, counted (default 0: no ceiling)
+  --log-format F       json (default: one object per line) or text
+  --log-level L        debug, info (default), warn or error
   --health-port N      /healthz, /readyz and /metrics (Prometheus) on this port
                        (default 9464; 0: off)
   --health-address A   the address they listen on (default 0.0.0.0)
@@ -101,10 +104,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const config = loaded.config;
   const durationS = intOption('duration', values.duration as string | undefined, 1, 365 * 24 * 3600);
-  const log = (line: string) => process.stderr.write(`hydrophone: ${line}\n`);
+  const logger = createLogger({ format: config.log.format, level: config.log.level });
+  const log = (line: string) => logger.info(line);
+  const warn = (line: string) => logger.warn(line);
   if (loaded.file) log(`configuration from ${loaded.file}, the environment and flags`);
   // Sinks first: a broken certificate path should fail before probes attach.
-  const sinks = await buildSinks(config, log);
+  const sinks = await buildSinks(config, warn);
   // The endpoints come up before the probes, so that /readyz can say what it waits for.
   let source: BpfSource | undefined;
   let pipeline: Pipeline | undefined;
@@ -138,7 +143,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(config.kubernetes.clusterName ? { clusterName: config.kubernetes.clusterName } : {}),
     commandLine: config.spans.commandLine,
     deletedPodGraceMs: 1000 * config.kubernetes.deletedPodGraceSeconds,
-    log,
+    log: warn,
   });
   log(enrichment.summary);
   if (enrichment.kubernetes) {
@@ -163,8 +168,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   });
   source = started;
   const running = pipeline;
-  process.stderr.write(`hydrophone: running with ${started.attachReason}; spans to ${sinks.descriptions.join(' and ')}\n`);
-  process.stderr.write(`hydrophone: ${started.tls().summary}\n`);
+  log(`running with ${started.attachReason}; spans to ${sinks.descriptions.join(' and ')}`);
+  log(started.tls().summary);
   started.start((events) => running.accept(events));
   await untilStopped(durationS);
   const counters = started.kernelCounters();
@@ -173,6 +178,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   shedLog.stop();
   enrichment.stop();
   await health?.close();
-  reportPipeline(running, 0, `ring buffer lost ${counters.ringbufLost} records; ${sinks.fanout.summary()}`);
+  log(pipelineSummary(running, 0, `ring buffer lost ${counters.ringbufLost} records; ${sinks.fanout.summary()}; ${logger.suppressed} repeated log lines held back`));
   return 0;
 }

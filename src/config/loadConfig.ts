@@ -66,6 +66,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   s('spans.commandLine', 'command-line', 'bool'),
   s('spans.sampleRatio', 'sample-ratio', 'number'),
   s('spans.maxPerSecond', 'max-spans-per-second', 'int'),
+  s('log.format', 'log-format'),
+  s('log.level', 'log-level'),
   s('health.port', 'health-port', 'int'),
   s('health.address', 'health-address'),
 ];

@@ -75,6 +75,11 @@ export const sensorConfigSchema = z.strictObject({
     /** Ceiling on spans per second handed to the sinks (0: none); beyond it spans are dropped and counted. */
     maxPerSecond: z.number().int().min(0).default(0),
   }).default({ routes: 'collapse', commandLine: false, sampleRatio: 1, maxPerSecond: 0 }),
+  log: z.strictObject({
+    /** json: one object per line (pino), for a cluster's log pipeline; text: hydrophone: ... lines. */
+    format: z.enum(['json', 'text']).default('json'),
+    level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  }).default({ format: 'json', level: 'info' }),
   health: z.strictObject({
     port: z.number().int().min(0).max(65535).default(9464),
     address: z.string().min(1).default('0.0.0.0'),

@@ -133,6 +133,8 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     expect(code, stderr).toBe(0);
     const printed = stdout.trim().split('\n').map((l) => JSON.parse(l) as PrintedSpan);
     expect(printed).toHaveLength(6);
+    // Structured logs: every line on stderr is one JSON object with a level and a message.
+    for (const line of stderr.trim().split('\n')) expect(JSON.parse(line), line).toMatchObject({ level: expect.any(String), msg: expect.any(String), name: 'hydrophone' });
     expect(stderr).toMatch(/otlp: 6 sent, 0 retries, 0 dropped/);
     expect(stderr).toMatch(/kafka: 6 sent, 0 retries, 0 dropped/);
 
