@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,6 +30,15 @@ const sharedBroker = () => (brokerStarted ??= startKafkaBroker());
 afterAll(async () => {
   await Promise.all([collectorStarted?.then((c) => c.stop()), brokerStarted?.then((b) => b.stop())]);
 });
+
+/** Values planted in the traffic of the end-to-end test; none may appear in anything the sensor emits. */
+const SECRETS = {
+  authorization: 'planted-bearer-5f3c9a1e',
+  cookie: 'planted-cookie-77d0b2c4',
+  apiKey: 'planted-apikey-0c1d2e3f',
+  proxy: 'cGxhbnRlZC1wcm94eS05OQ',
+  query: 'planted-query-token-a9b8',
+};
 
 interface PrintedSpan {
   traceId: string;
@@ -92,6 +101,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let metricsText = '';
     sensor.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     sensor.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
@@ -99,8 +109,11 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       expect(stderr).toMatch(/spans to stdout: JSON Lines and OTLP\/gRPC to 127\.0\.0\.1:\d+, mTLS as CN=.*basic auth, gzip and Kafka/);
       expect(stderr).not.toContain(collector.password);
       const base = `http://127.0.0.1:${port}`;
-      for (const p of ['/index.html', '/api/orders/7', '/missing']) {
-        const r = await run('curl', ['-sS', '-o', '/dev/null', `${base}${p}`]);
+      // Secrets planted where real traffic carries them: none may come out anywhere.
+      for (const p of ['/index.html', `/api/orders/7?token=${SECRETS.query}&page=2`, '/missing']) {
+        const r = await run('curl', ['-sS', '-o', '/dev/null',
+          '-H', `Authorization: Bearer ${SECRETS.authorization}`, '-H', `Cookie: session=${SECRETS.cookie}`,
+          '-H', `X-Api-Key: ${SECRETS.apiKey}`, '-H', `Proxy-Authorization: Basic ${SECRETS.proxy}`, `${base}${p}`]);
         expect(r.code, r.stderr).toBe(0);
       }
       await waitFor(() => stdout.trim().split('\n').filter(Boolean).length >= 6, 15_000, () => stderr);
@@ -113,6 +126,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
       expect(await get('/readyz')).toEqual({ status: 200, body: 'ready\n' });
       const metrics = (await get('/metrics')).body;
+      metricsText = metrics;
       const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(metrics)?.[1]);
       expect(value('hydrophone_spans_built_total')).toBe(6);
       expect(value('hydrophone_sink_spans_received_total{sink="otlp"}')).toBe(6);
@@ -153,6 +167,12 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     for (const m of fromKafka) {
       expect(m.key).toBe(m.span.traceId);
       expect(m.headers['sensor-id']).toBe('e2e-sensor');
+    }
+
+    // Privacy by default: everything the sensor emitted, greped for the planted secrets.
+    const emitted = { stdout, stderr, metrics: metricsText, collector: readFileSync(collector.spansFile, 'utf8'), kafka: JSON.stringify(fromKafka, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) };
+    for (const [where, text] of Object.entries(emitted)) {
+      for (const [what, secret] of Object.entries(SECRETS)) expect(text.includes(secret), `${what} secret in ${where}`).toBe(false);
     }
   }, 120_000);
 });
