@@ -22,6 +22,7 @@ import { CounterNames } from '../source/bpf/eventLayout.ts';
 import { ConfigError, loadConfig, settingFlags } from '../config/loadConfig.ts';
 import { printConfig } from '../config/printConfig.ts';
 import { SpanSampler } from '../spans/spanSampler.ts';
+import { SpanFilter } from '../spans/spanFilter.ts';
 
 /** Says once per interval how many spans the sampler shed, so overload is never silent. */
 function sheddingLog(sampler: SpanSampler, log: (line: string) => void, everyMs = 10_000): { stop(): void } {
@@ -65,6 +66,10 @@ wins over a variable, which wins over the file. --print-config shows the result.
   --ring-buffer-mb N   kernel ring buffer size, a power of two (default 16)
   --attach KIND        auto | kprobe | tracepoint (default auto)
   --unix               also trace Unix stream sockets
+  --namespace NS       only spans of pods in these namespaces (repeat, or NS1,NS2)
+  --exclude-namespace NS  no spans of pods in these namespaces
+  --process NAME       only spans of these executables (process.executable.name)
+  --protocol P         only these protocols: http1, http2, grpc
   --sample-ratio R     keep this fraction of traces, chosen by trace id (default 1);
                        spans with an error status are always kept
   --max-spans-per-second N  shed spans beyond this rate, counted (default 0: no ceiling)
@@ -155,7 +160,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const sampler = new SpanSampler({ ratio: config.spans.sampleRatio, maxPerSecond: config.spans.maxPerSecond });
   if (sampler.active) log(`load shedding: ${config.spans.sampleRatio < 1 ? `${config.spans.sampleRatio * 100}% of traces kept (by trace id)` : 'every trace'}${config.spans.maxPerSecond ? `, at most ${config.spans.maxPerSecond} spans/s` : ''}; error spans always kept`);
   const shedLog = sheddingLog(sampler, log);
-  pipeline = new Pipeline(sinks.fanout, { spanBuilder, sampler });
+  const filter = new SpanFilter(config.filters);
+  if (filter.active) log(`filters: ${JSON.stringify(config.filters)}`);
+  pipeline = new Pipeline(sinks.fanout, { spanBuilder, sampler, filter });
   const c = config.capture;
   const started = new BpfSource({
     attach: c.attach,

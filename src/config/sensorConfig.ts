@@ -75,6 +75,12 @@ export const sensorConfigSchema = z.strictObject({
     /** Ceiling on spans per second handed to the sinks (0: none); beyond it spans are dropped and counted. */
     maxPerSecond: z.number().int().min(0).default(0),
   }).default({ routes: 'collapse', commandLine: false, sampleRatio: 1, maxPerSecond: 0 }),
+  filters: z.strictObject({
+    namespaces: z.array(z.string().min(1)).default([]),
+    excludeNamespaces: z.array(z.string().min(1)).default([]),
+    processes: z.array(z.string().min(1)).default([]),
+    protocols: z.array(z.enum(['http1', 'http2', 'grpc'])).default([]),
+  }).default({ namespaces: [], excludeNamespaces: [], processes: [], protocols: [] }),
   log: z.strictObject({
     /** json: one object per line (pino), for a cluster's log pipeline; text: hydrophone: ... lines. */
     format: z.enum(['json', 'text']).default('json'),

@@ -4,7 +4,7 @@
  *
  *   source -> sourceToTracker -> ConnectionTracker (reassembly, inference,
  *   parsers) -> trackerToSpanBuilder -> SpanBuilder -> spanBuilderToSink ->
- *   (SpanSampler, when load shedding is configured) -> sink
+ *   (SpanFilter, SpanSampler: when configured) -> sink
  *
  * Sources (live BPF, recordings, later pcap) call accept() with each batch
  * of events, in order; spans reach the sink once per batch.
@@ -16,6 +16,7 @@ import { ConnectionTracker, DEFAULT_TRACKER_LIMITS, type ConnContext, type Track
 import { SpanBuilder } from '../spans/spanBuilder.ts';
 import type { Span } from '../spans/span.ts';
 import type { SpanSampler } from '../spans/spanSampler.ts';
+import type { SpanFilter } from '../spans/spanFilter.ts';
 
 export interface SpanSink {
   write(spans: readonly Span[]): void;
@@ -26,6 +27,8 @@ export interface PipelineOptions {
   protocols?: readonly Protocol[];
   limits?: TrackerLimits;
   spanBuilder?: SpanBuilder;
+  /** What the operator chose not to see (spanFilter.ts). */
+  filter?: SpanFilter;
   /** Load shedding by the documented rule (spanSampler.ts); absent: every span goes on. */
   sampler?: SpanSampler;
 }
@@ -35,6 +38,7 @@ export class Pipeline {
   private readonly spanBuilder: SpanBuilder;
   private readonly sink: SpanSink;
   private readonly sampler: SpanSampler | undefined;
+  private readonly filter: SpanFilter | undefined;
   private batch: Span[] = [];
   spans = 0;
   events = 0;
@@ -43,6 +47,7 @@ export class Pipeline {
     this.sink = sink;
     this.spanBuilder = options.spanBuilder ?? new SpanBuilder();
     this.sampler = options.sampler?.active ? options.sampler : undefined;
+    this.filter = options.filter?.active ? options.filter : undefined;
     this.tracker = new ConnectionTracker(options.protocols ?? PROTOCOLS, this.trackerToSpanBuilder, options.limits ?? DEFAULT_TRACKER_LIMITS);
   }
 
@@ -53,7 +58,8 @@ export class Pipeline {
   private spanBuilderToSink(): void {
     if (this.batch.length === 0) return;
     this.spans += this.batch.length;
-    const kept = this.sampler ? this.sampler.filter(this.batch) : this.batch;
+    const wanted = this.filter ? this.filter.filter(this.batch) : this.batch;
+    const kept = this.sampler ? this.sampler.filter(wanted) : wanted;
     if (kept.length > 0) this.sink.write(kept);
     this.batch = [];
   }
@@ -72,7 +78,7 @@ export class Pipeline {
   }
 
   stats() {
-    return { events: this.events, spans: this.spans, tracker: this.tracker.stats(), parsers: this.tracker.parserStats(), ...(this.sampler ? { sampler: { ...this.sampler.stats } } : {}) };
+    return { events: this.events, spans: this.spans, tracker: this.tracker.stats(), parsers: this.tracker.parserStats(), ...(this.sampler ? { sampler: { ...this.sampler.stats } } : {}), filtered: this.filter?.filtered ?? 0 };
   }
 
   /** Ends every connection (what is complete is reported), then closes the sink. */

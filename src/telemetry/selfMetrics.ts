@@ -28,7 +28,7 @@ export interface InformerSnapshot {
 export interface MetricSources {
   kernel?(): KernelCounterSnapshot | undefined;
   delivery?(): undefined | { readonly batches: number; readonly records: number; readonly bytes: number; readonly waitsForJs: number; readonly inFlight: number; readonly malformed: number };
-  pipeline?(): undefined | { readonly events: number; readonly spans: number; readonly tracker: TrackerStats; readonly parsers: Readonly<Record<string, ParserStats>>; readonly sampler?: SamplerStats };
+  pipeline?(): undefined | { readonly events: number; readonly spans: number; readonly tracker: TrackerStats; readonly parsers: Readonly<Record<string, ParserStats>>; readonly sampler?: SamplerStats; readonly filtered?: number };
   sinks?(): readonly QueuedSinkStats[];
   sinkCapacity?(sink: string): number | undefined;
   stdout?(): { readonly written: number; readonly dropped: number } | undefined;
@@ -79,6 +79,7 @@ export function createSelfMetrics(sources: MetricSources): Registry {
     c.inc({ reason: 'ratio' }, x.droppedByRatio);
     c.inc({ reason: 'rate' }, x.droppedByRate);
   });
+  counter('hydrophone_spans_filtered_total', 'Spans the configured filters (namespaces, processes, protocols) left out', [], (c) => c.inc(sources.pipeline?.()?.filtered ?? 0));
   gauge('hydrophone_connections_tracked', 'Connections tracked now', [], (g) => g.set(sources.pipeline?.()?.tracker.connections ?? 0));
   counter('hydrophone_connections_evicted_total', 'Connections dropped from tracking, by reason', ['reason'], (c) => {
     const t = sources.pipeline?.()?.tracker;

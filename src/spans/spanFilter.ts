@@ -1,0 +1,67 @@
+/**
+ * What an operator chose not to see, dropped before the sinks: namespaces
+ * (kept or excluded), processes by executable name, protocols. The port
+ * and pid filters act earlier, in the kernel; these need the span's
+ * resource and protocol, which only exist once the span is built. Every
+ * span filtered out is counted.
+ */
+import type { Span } from './span.ts';
+
+export const FILTER_PROTOCOLS = ['http1', 'http2', 'grpc'] as const;
+export type FilterProtocol = (typeof FILTER_PROTOCOLS)[number];
+
+export interface SpanFilterRule {
+  /** Keep only spans of pods in these namespaces (empty: all). Spans of processes outside pods have no namespace and are dropped when this is set. */
+  readonly namespaces: readonly string[];
+  /** Drop spans of pods in these namespaces (e.g. kube-system). */
+  readonly excludeNamespaces: readonly string[];
+  /** Keep only spans of these executables (process.executable.name; empty: all). */
+  readonly processes: readonly string[];
+  /** Keep only these protocols (empty: all). */
+  readonly protocols: readonly FilterProtocol[];
+}
+
+/** The protocol of a span, from the attributes the parsers set. */
+export function protocolOf(s: Span): FilterProtocol | undefined {
+  if (s.attributes['rpc.system'] === 'grpc') return 'grpc';
+  if (s.attributes['network.protocol.name'] !== 'http') return undefined;
+  return s.attributes['network.protocol.version'] === '2' ? 'http2' : 'http1';
+}
+
+export class SpanFilter {
+  private readonly namespaces: ReadonlySet<string>;
+  private readonly excluded: ReadonlySet<string>;
+  private readonly processes: ReadonlySet<string>;
+  private readonly protocols: ReadonlySet<string>;
+  filtered = 0;
+
+  constructor(rule: SpanFilterRule) {
+    this.namespaces = new Set(rule.namespaces);
+    this.excluded = new Set(rule.excludeNamespaces);
+    this.processes = new Set(rule.processes);
+    this.protocols = new Set(rule.protocols);
+  }
+
+  /** Whether any rule is set; a filter that keeps everything is left out of the pipeline. */
+  get active(): boolean {
+    return this.namespaces.size + this.excluded.size + this.processes.size + this.protocols.size > 0;
+  }
+
+  keeps(s: Span): boolean {
+    const ns = s.resource['k8s.namespace.name'];
+    if (this.namespaces.size && !(typeof ns === 'string' && this.namespaces.has(ns))) return false;
+    if (this.excluded.size && typeof ns === 'string' && this.excluded.has(ns)) return false;
+    if (this.processes.size && !this.processes.has(String(s.resource['process.executable.name']))) return false;
+    if (this.protocols.size) {
+      const p = protocolOf(s);
+      if (p === undefined || !this.protocols.has(p)) return false;
+    }
+    return true;
+  }
+
+  filter(spans: readonly Span[]): Span[] {
+    const out = spans.filter((s) => this.keeps(s));
+    this.filtered += spans.length - out.length;
+    return out;
+  }
+}
