@@ -54,4 +54,6 @@ if [ -n "$test_peers" ]; then
 	sh test/peers/otlpProto/prepare.sh >/dev/null # the official OTLP .proto files (Maven Central), to decode what the Kafka sink wrote
 	# A real OpenTelemetry Collector (built with ocb from Go modules, ~4 min cold) for the OTLP exporter tests.
 	sh test/peers/otelcol/prepare.sh >/dev/null
+	# The gateway's collector (its Deployment's components), for the deploy tests (shares the Go caches above).
+	sh test/peers/gateway/prepare.sh >/dev/null
 fi
