@@ -182,5 +182,6 @@ export async function buildSinks(c: SensorConfig, log: (line: string) => void): 
 }
 
 export function sensorId(c: SensorConfig): string {
-  return c.sensorId ?? hostname();
+  // In a DaemonSet pod the host name is the pod's (it changes on every rollout); the node's name does not.
+  return c.sensorId ?? c.kubernetes.nodeName ?? process.env.NODE_NAME ?? hostname();
 }

@@ -38,7 +38,8 @@ export interface Enrichment {
 }
 
 export async function startEnrichment(options: EnrichmentOptions): Promise<Enrichment> {
-  const host = hostname();
+  // In a DaemonSet pod the host name is the pod's; the node's name comes from the downward API.
+  const host = options.nodeName ?? process.env.NODE_NAME ?? hostname();
   const processes = new ProcessTable({ commandLine: options.commandLine ?? false });
   const hostMode = (why: string): Enrichment => ({ resolver: new WorkloadResolver(processes, host), summary: why, stop() {} });
   if (options.kubernetes === 'off') return hostMode('enrichment: host mode (--kubernetes off)');
