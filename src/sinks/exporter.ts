@@ -9,8 +9,13 @@ import type { Span } from '../spans/span.ts';
 export type SendOutcome =
   /** Accepted; a backend may still say it dropped some spans of the batch (OTLP partial success). */
   | { readonly kind: 'sent'; readonly rejected?: number; readonly rejectedReason?: string }
-  /** Worth sending again: the backend is away, overloaded or asked for a pause. */
-  | { readonly kind: 'retryable'; readonly reason: string; readonly retryAfterMs?: number }
+  /**
+   * Worth sending again: the backend is away, overloaded or asked for a
+   * pause. `maybeDelivered`: the attempt timed out after the request left,
+   * so the backend may have taken it anyway (a retry may then duplicate it,
+   * and a drop may not be a loss).
+   */
+  | { readonly kind: 'retryable'; readonly reason: string; readonly retryAfterMs?: number; readonly maybeDelivered?: boolean }
   /** Sending again cannot help (rejected data, refused credentials): the batch is dropped and counted. */
   | { readonly kind: 'permanent'; readonly reason: string };
 

@@ -190,6 +190,21 @@ describe('QueuedSink', () => {
     expect(sink.stats().dropped).toEqual({ queueFull: 0, rejected: 0, expired: 0, shutdown: 0 });
   });
 
+  it('counts spans whose timed-out attempt may have arrived: as possibly duplicated when resent, as maybe delivered when dropped', async () => {
+    const ex = new ScriptedExporter();
+    let n = 0;
+    ex.answer = () => (n++ === 0 ? { kind: 'retryable', reason: 'DEADLINE_EXCEEDED', maybeDelivered: true } : { kind: 'sent' });
+    const sink = new QueuedSink(ex, FAST, () => {});
+    sink.write(spans(0, 10));
+    await until(() => ex.accepted.length === 10);
+    expect(sink.stats()).toMatchObject({ sent: 10, possiblyDuplicated: 10, droppedMaybeDelivered: 0 });
+    ex.answer = () => ({ kind: 'retryable', reason: 'DEADLINE_EXCEEDED', maybeDelivered: true });
+    sink.write(spans(100, 10));
+    await until(() => sink.stats().retries >= 2);
+    await sink.close(50);
+    expect(sink.stats()).toMatchObject({ dropped: { shutdown: 10 }, droppedMaybeDelivered: 10 });
+  });
+
   it('refuses limits that cannot hold one batch', () => {
     expect(() => new QueuedSink(new ScriptedExporter(), { ...FAST, maxQueuedSpans: 5 }, () => {})).toThrow(/raise the queue size or lower the batch size/);
   });

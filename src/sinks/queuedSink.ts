@@ -56,6 +56,14 @@ export interface QueuedSinkStats {
   retries: number;
   /** Spans dropped, by reason. received = sent + dropped + queued. */
   dropped: Record<DropReason, number>;
+  /**
+   * Of the dropped spans, those whose batch had an attempt time out after
+   * it left: the backend may hold them after all. Spans lost are between
+   * dropped - droppedMaybeDelivered and dropped; never more than dropped.
+   */
+  droppedMaybeDelivered: number;
+  /** Spans sent after an earlier attempt of their batch timed out: the backend may hold them twice (at-least-once). */
+  possiblyDuplicated: number;
   queuedSpans: number;
   queuedBatches: number;
 }
@@ -64,6 +72,8 @@ interface Batch {
   readonly spans: Span[];
   firstAttemptAt: number;
   attempts: number;
+  /** An attempt timed out after sending: the backend may have it. */
+  maybeDelivered?: boolean;
 }
 
 export class QueuedSink implements SpanSink {
@@ -98,6 +108,8 @@ export class QueuedSink implements SpanSink {
       sent: 0,
       retries: 0,
       dropped: { queueFull: 0, rejected: 0, expired: 0, shutdown: 0 },
+      droppedMaybeDelivered: 0,
+      possiblyDuplicated: 0,
       queuedSpans: 0,
       queuedBatches: 0,
     };
@@ -147,7 +159,10 @@ export class QueuedSink implements SpanSink {
     await Promise.race([this.idle(), timeUp]);
     clearInterval(this.logTimer);
     // Whatever is still queued (the in-flight batch included, whose attempt is abandoned) will not be sent.
-    for (const b of this.queue.splice(0)) this.drop(b.spans.length, 'shutdown');
+    for (const b of this.queue.splice(0)) {
+      this.drop(b.spans.length, 'shutdown');
+      if (b.maybeDelivered) this.counters.droppedMaybeDelivered += b.spans.length;
+    }
     this.inFlight = undefined;
     this.logDrops();
     await Promise.race([this.exporter.close(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() + 1_000)).unref())]);
@@ -184,6 +199,7 @@ export class QueuedSink implements SpanSink {
         this.wakeRetry?.();
       }
       this.drop(b.spans.length, 'queueFull');
+      if (b.maybeDelivered) this.counters.droppedMaybeDelivered += b.spans.length;
     }
     // Still over (everything sealed is gone or on the wire): the open batch's oldest spans go.
     const over = this.counters.queuedSpans - this.limits.maxQueuedSpans;
@@ -221,6 +237,7 @@ export class QueuedSink implements SpanSink {
         this.finish(batch);
         const rejected = Math.min(outcome.rejected ?? 0, batch.spans.length);
         this.counters.sent += batch.spans.length - rejected;
+        if (batch.maybeDelivered) this.counters.possiblyDuplicated += batch.spans.length;
         if (rejected > 0) this.reject(rejected, `it accepted the request but dropped some of its spans (partial success): ${outcome.rejectedReason || 'no reason given'}`);
         continue;
       }
@@ -229,10 +246,12 @@ export class QueuedSink implements SpanSink {
         this.reject(batch.spans.length, outcome.reason);
         continue;
       }
+      if (outcome.maybeDelivered) batch.maybeDelivered = true;
       const elapsed = Date.now() - batch.firstAttemptAt;
       if (this.closing || elapsed >= this.limits.retryMaxElapsedMs) {
         this.finish(batch);
         this.drop(batch.spans.length, this.closing ? 'shutdown' : 'expired', false);
+        if (batch.maybeDelivered) this.counters.droppedMaybeDelivered += batch.spans.length;
         if (this.closing) return;
         continue;
       }

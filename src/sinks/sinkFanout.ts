@@ -53,7 +53,9 @@ export class SinkFanout implements SpanSink {
         const d = st.dropped;
         const dropped = d.queueFull + d.rejected + d.expired + d.shutdown;
         return `${st.sink}: ${st.sent} sent, ${st.retries} retries, ${dropped} dropped` +
-          (dropped ? ` (${d.queueFull} queue full, ${d.rejected} refused, ${d.expired} expired, ${d.shutdown} at shutdown)` : '');
+          (dropped ? ` (${d.queueFull} queue full, ${d.rejected} refused, ${d.expired} expired, ${d.shutdown} at shutdown)` : '') +
+          (st.droppedMaybeDelivered ? `, ${st.droppedMaybeDelivered} of the dropped timed out after sending (may have arrived)` : '') +
+          (st.possiblyDuplicated ? `, ${st.possiblyDuplicated} sent again after a timeout (may have arrived twice)` : '');
       })
       .join('; ');
   }

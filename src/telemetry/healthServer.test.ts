@@ -14,7 +14,7 @@ const get = async (path: string) => {
   return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
 };
 
-const sink: QueuedSinkStats = { sink: 'otlp', received: 10, sent: 7, retries: 2, dropped: { queueFull: 1, rejected: 1, expired: 0, shutdown: 1 }, queuedSpans: 0, queuedBatches: 0 };
+const sink: QueuedSinkStats = { sink: 'otlp', received: 10, sent: 7, retries: 2, dropped: { queueFull: 1, rejected: 1, expired: 0, shutdown: 1 }, droppedMaybeDelivered: 0, possiblyDuplicated: 0, queuedSpans: 0, queuedBatches: 0 };
 
 describe('HealthServer', () => {
   it('says ready only when nothing is waited for, and what is', async () => {

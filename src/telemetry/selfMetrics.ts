@@ -123,6 +123,12 @@ export function createSelfMetrics(sources: MetricSources): Registry {
     const out = sources.stdout?.();
     if (out) c.inc({ sink: 'stdout', reason: 'reader_too_slow' }, out.dropped);
   });
+  counter('hydrophone_sink_spans_dropped_maybe_delivered_total', 'Of the dropped spans, those whose batch timed out after it was sent: the backend may hold them after all', ['sink'], (c) => {
+    for (const s of sources.sinks?.() ?? []) c.inc({ sink: s.sink }, s.droppedMaybeDelivered);
+  });
+  counter('hydrophone_sink_spans_possibly_duplicated_total', 'Spans sent again after a timed-out attempt: the backend may hold them twice', ['sink'], (c) => {
+    for (const s of sources.sinks?.() ?? []) c.inc({ sink: s.sink }, s.possiblyDuplicated);
+  });
   gauge('hydrophone_sink_queue_spans', 'Spans waiting in each sink\'s queue', ['sink'], (g) => {
     for (const s of sources.sinks?.() ?? []) g.set({ sink: s.sink }, s.queuedSpans);
   });

@@ -40,7 +40,11 @@ export function outcomeOfGrpcFailure(err: GrpcFailure): SendOutcome {
   const name = NAMES[err.code] ?? `code ${err.code}`;
   const reason = `${name}: ${err.details || err.message || 'no details'}`;
   const retryAfterMs = retryDelayMs(err);
-  if (RETRYABLE.has(err.code)) return retryAfterMs === undefined ? { kind: 'retryable', reason } : { kind: 'retryable', reason, retryAfterMs };
+  // A deadline or cancellation can strike after the collector took the request: delivery unknown.
+  const maybeDelivered = err.code === Code.DEADLINE_EXCEEDED || err.code === Code.CANCELLED;
+  if (RETRYABLE.has(err.code)) {
+    return { kind: 'retryable', reason, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), ...(maybeDelivered ? { maybeDelivered } : {}) };
+  }
   if (err.code === Code.RESOURCE_EXHAUSTED && retryAfterMs !== undefined) return { kind: 'retryable', reason, retryAfterMs };
   const fix = FIX[err.code];
   return { kind: 'permanent', reason: fix ? `${reason} (${fix})` : reason };
