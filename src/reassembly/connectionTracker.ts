@@ -9,7 +9,7 @@
 import type { ConnOpenEvent, DataEvent, Direction, Role, SensorEvent } from '../source/events.ts';
 import type { ConnectionParser, Exchange, ParserStats, Protocol, Side } from '../protocols/contract.ts';
 import { newParserStats } from '../protocols/contract.ts';
-import { DirectionStream, type Delivery } from './directionStream.ts';
+import { DirectionStream, type Delivery, type DeliverySink } from './directionStream.ts';
 
 export interface TrackerLimits {
   maxConnections: number;
@@ -86,7 +86,27 @@ export class ConnectionTracker {
   /** Counters of connections already gone, which still count. */
   private readonly retiredStats = { gaps: 0, gapBytes: 0 };
   private readonly retiredParsers = new Map<string, ParserStats>();
-  private readonly deliveries: Delivery[] = [];
+  /**
+   * The connection and direction whose stream is delivering: set before
+   * each push or flush of a DirectionStream, which delivers to `sink`
+   * synchronously (nothing below re-enters the tracker).
+   */
+  private target: Tracked | undefined;
+  private targetDir: Direction = 'egress';
+  /** Deliveries kept for inference during this push or flush: inference runs once after it. */
+  private keptEarly = false;
+  private readonly sink: DeliverySink = {
+    bytes: (bytes, tsNs) => {
+      const t = this.target!;
+      if (t.state === 'parsing') t.parser!.onData(this.sideOf(t, this.targetDir), bytes, tsNs);
+      else if (t.state === 'inferring') this.keepEarly(t, { kind: 'bytes', bytes, tsNs });
+    },
+    gap: (length, tsNs) => {
+      const t = this.target!;
+      if (t.state === 'parsing') t.parser!.onGap(this.sideOf(t, this.targetDir), length, tsNs);
+      else if (t.state === 'inferring') this.keepEarly(t, { kind: 'gap', length, tsNs });
+    },
+  };
 
   constructor(protocols: readonly Protocol[], onExchange: ExchangeSink, limits: TrackerLimits = DEFAULT_TRACKER_LIMITS) {
     this.protocols = protocols;
@@ -119,11 +139,8 @@ export class ConnectionTracker {
   /** End of a source batch: open holes become gaps; idle connections end. */
   flush(): void {
     for (const t of this.holding) {
-      for (const dir of ['egress', 'ingress'] as const) {
-        const out: Delivery[] = [];
-        t.streams[dir].flush(out);
-        this.route(t, dir, out);
-      }
+      this.flushStream(t, 'egress');
+      this.flushStream(t, 'ingress');
     }
     this.holding.clear();
     const cutoff = this.nowNs - this.limits.idleTimeoutNs;
@@ -229,13 +246,28 @@ export class ConnectionTracker {
       }
       this.switchToPlaintext(t);
     }
-    // One scratch list for every data event: nothing below re-enters onData.
-    const out = this.deliveries;
     const stream = t.streams[ev.direction];
-    stream.push(ev, out);
+    this.target = t;
+    this.targetDir = ev.direction;
+    stream.push(ev, this.sink);
     if (stream.holding) this.holding.add(t);
-    this.route(t, ev.direction, out);
-    out.length = 0;
+    this.afterDelivery(t);
+  }
+
+  /** Delivers what a stream still holds back (holes become gaps). */
+  private flushStream(t: Tracked, dir: Direction): void {
+    this.target = t;
+    this.targetDir = dir;
+    t.streams[dir].flush(this.sink);
+    this.afterDelivery(t);
+  }
+
+  /** After a push or flush: inference over what was kept for it. */
+  private afterDelivery(t: Tracked): void {
+    this.target = undefined;
+    if (!this.keptEarly) return;
+    this.keptEarly = false;
+    if (t.state === 'inferring') this.infer(t);
   }
 
   /**
@@ -271,17 +303,16 @@ export class ConnectionTracker {
     this.retiredStats.gapBytes += t.streams.egress.gapBytes + t.streams.ingress.gapBytes;
   }
 
-  private route(t: Tracked, dir: Direction, out: Delivery[]): void {
-    if (out.length === 0 || t.state === 'ignored') return;
-    if (t.state === 'parsing') {
-      for (const d of out) this.feed(t, dir, d);
-      return;
-    }
-    for (const d of out) {
-      t.early.push({ dir, d });
-      if (d.kind === 'bytes') t.earlyBytes[dir] += d.bytes.length;
-    }
-    this.infer(t);
+  /** A delivery of a connection whose protocol is not decided yet: kept for inference. */
+  private keepEarly(t: Tracked, d: Delivery): void {
+    const dir = this.targetDir;
+    t.early.push({ dir, d });
+    if (d.kind === 'bytes') t.earlyBytes[dir] += d.bytes.length;
+    this.keptEarly = true;
+  }
+
+  private sideOf(t: Tracked, dir: Direction): Side {
+    return dir === t.requestsOn ? 'request' : 'response';
   }
 
   private infer(t: Tracked): void {
@@ -329,7 +360,7 @@ export class ConnectionTracker {
   }
 
   private feed(t: Tracked, dir: Direction, d: Delivery): void {
-    const side: Side = dir === t.requestsOn ? 'request' : 'response';
+    const side = this.sideOf(t, dir);
     if (d.kind === 'bytes') t.parser!.onData(side, d.bytes, d.tsNs);
     else t.parser!.onGap(side, d.length, d.tsNs);
   }
@@ -337,11 +368,8 @@ export class ConnectionTracker {
   private end(key: string, tsNs: bigint): void {
     const t = this.conns.get(key);
     if (!t) return;
-    for (const dir of ['egress', 'ingress'] as const) {
-      const out: Delivery[] = [];
-      t.streams[dir].flush(out);
-      this.route(t, dir, out);
-    }
+    this.flushStream(t, 'egress');
+    this.flushStream(t, 'ingress');
     t.parser?.onClose(tsNs);
     this.retire(t);
     this.conns.delete(key);

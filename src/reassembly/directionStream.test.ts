@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DataEvent } from '../source/events.ts';
-import { DirectionStream, type Delivery } from './directionStream.ts';
+import { collectInto, DirectionStream, type Delivery } from './directionStream.ts';
 
 function data(pos: number, text: string, len = text.length, ts = BigInt(pos)): DataEvent {
   return {
@@ -26,16 +26,17 @@ describe('DirectionStream', () => {
   ])('%s', (_name, events, flush, expected, start) => {
     const s = new DirectionStream(start);
     const out: Delivery[] = [];
-    for (const e of events) s.push(e, out);
-    if (flush) s.flush(out);
+    const sink = collectInto(out);
+    for (const e of events) s.push(e, sink);
+    if (flush) s.flush(sink);
     expect(show(out)).toEqual(expected);
   });
 
   it('counts gaps, and length-only events are not losses', () => {
     const s = new DirectionStream();
     const out: Delivery[] = [];
-    s.push({ ...data(0, '', 4096), lengthOnly: true }, out);
-    s.push(data(4096, 'x', 100), out);
+    s.push({ ...data(0, '', 4096), lengthOnly: true }, collectInto(out));
+    s.push(data(4096, 'x', 100), collectInto(out));
     expect(show(out)).toEqual(['<gap 4096>', 'x', '<gap 99>']);
     expect([s.gaps, s.gapBytes]).toEqual([1, 99]);
   });

@@ -12,6 +12,25 @@ export type Delivery =
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array; readonly tsNs: bigint }
   | { readonly kind: 'gap'; readonly length: number; readonly tsNs: bigint };
 
+/**
+ * What a stream delivers to, in order, as it is delivered: calls rather
+ * than Delivery objects in a list, because nearly every event is in order
+ * and goes straight on to a parser (an object and a list per packet were
+ * a visible part of the pipeline's allocation).
+ */
+export interface DeliverySink {
+  bytes(bytes: Uint8Array, tsNs: bigint): void;
+  gap(length: number, tsNs: bigint): void;
+}
+
+/** A sink that keeps the deliveries as Delivery objects, in `out`. */
+export function collectInto(out: Delivery[]): DeliverySink {
+  return {
+    bytes: (bytes, tsNs) => out.push({ kind: 'bytes', bytes, tsNs }),
+    gap: (length, tsNs) => out.push({ kind: 'gap', length, tsNs }),
+  };
+}
+
 /** Events held back waiting for a hole to fill, at most; beyond it the hole is a gap. */
 const MAX_HELD = 64;
 
@@ -35,8 +54,8 @@ export class DirectionStream {
     return this.held.length > 0;
   }
 
-  /** Takes one event; returns what can be delivered in order now. */
-  push(ev: DataEvent, out: Delivery[]): void {
+  /** Takes one event; delivers what can be delivered in order now. */
+  push(ev: DataEvent, out: DeliverySink): void {
     if (this.next < 0) this.next = ev.pos;
     if (ev.pos > this.next) {
       this.held.push(ev);
@@ -48,7 +67,7 @@ export class DirectionStream {
   }
 
   /** Ends the wait for missing bytes: holes become gaps. */
-  flush(out: Delivery[]): void {
+  flush(out: DeliverySink): void {
     while (this.held.length) {
       this.held.sort((a, b) => a.pos - b.pos);
       const first = this.held[0]!;
@@ -56,20 +75,20 @@ export class DirectionStream {
         const length = first.pos - this.next;
         this.gaps++;
         this.gapBytes += length;
-        out.push({ kind: 'gap', length, tsNs: first.tsNs });
+        out.gap(length, first.tsNs);
         this.next = first.pos;
       }
       this.drainHeld(out);
     }
   }
 
-  private drainHeld(out: Delivery[]): void {
+  private drainHeld(out: DeliverySink): void {
     if (!this.held.length) return;
     this.held.sort((a, b) => a.pos - b.pos);
     while (this.held.length && this.held[0]!.pos <= this.next) this.deliver(this.held.shift()!, out);
   }
 
-  private deliver(ev: DataEvent, out: Delivery[]): void {
+  private deliver(ev: DataEvent, out: DeliverySink): void {
     const end = ev.pos + ev.len;
     if (end <= this.next) {
       this.overlapBytes += ev.len;
@@ -77,7 +96,7 @@ export class DirectionStream {
     }
     const skip = this.next - ev.pos; // already delivered: first copy wins
     this.overlapBytes += skip;
-    if (skip < ev.payload.length) out.push({ kind: 'bytes', bytes: skip === 0 ? ev.payload : ev.payload.subarray(skip), tsNs: ev.tsNs });
+    if (skip < ev.payload.length) out.bytes(skip === 0 ? ev.payload : ev.payload.subarray(skip), ev.tsNs);
     const captured = Math.max(ev.pos + ev.payload.length, this.next);
     if (end > captured) {
       // Moved but not captured: the parser must skip exactly this much.
@@ -85,7 +104,7 @@ export class DirectionStream {
         this.gaps++;
         this.gapBytes += end - captured;
       }
-      out.push({ kind: 'gap', length: end - captured, tsNs: ev.tsNs });
+      out.gap(end - captured, ev.tsNs);
     }
     this.next = end;
   }

@@ -28,15 +28,22 @@ class PeerIndex {
 
   /** Lookup keys of server connections, made once per connection rather than per span. */
   private readonly serverKeys = new WeakMap<ConnOpenEvent, string>();
+  /** The last connection looked up and its key: a connection's exchanges come in runs (no WeakMap lookup for them). */
+  private lastServer: ConnOpenEvent | undefined;
+  private lastKey = '';
 
   /** The traced client connection whose far end is this server connection. */
   clientOf(server: ConnOpenEvent): string | undefined {
-    let key = this.serverKeys.get(server);
-    if (key === undefined) {
-      key = `${endpointKey(server.remote)}>${endpointKey(server.local)}`;
-      this.serverKeys.set(server, key);
+    if (server !== this.lastServer) {
+      let key = this.serverKeys.get(server);
+      if (key === undefined) {
+        key = `${endpointKey(server.remote)}>${endpointKey(server.local)}`;
+        this.serverKeys.set(server, key);
+      }
+      this.lastServer = server;
+      this.lastKey = key;
     }
-    return this.clients.get(key);
+    return this.clients.get(this.lastKey);
   }
 }
 
@@ -78,12 +85,12 @@ export class SpanBuilder {
     // The client span's identity is known to both ends: its connection and pair key.
     // Without a pair key both ends agree on, the span stands alone (never paired wrongly).
     const peerClient = ex.pairKey === undefined ? undefined : server ? this.peers.clientOf(open) : open.conn;
-    const clientKey = peerClient ? `${peerClient}/${ex.pairKey}` : undefined;
-    const ownKey = `${open.conn}/${ex.pairKey ?? `#${++this.unpaired}`}`;
-    const spanId = server ? this.ids.spanId(`s:${ownKey}`) : this.ids.spanId(`c:${ownKey}`);
-    const traceId = tp?.traceId ?? this.ids.traceId(clientKey ?? ownKey);
+    // Keys `${conn}/${pair}`, given to the id generator in parts (no string per span).
+    const ownPair = ex.pairKey ?? `#${++this.unpaired}`;
+    const spanId = this.ids.spanIdOf(server ? 's:' : 'c:', open.conn, ownPair);
+    const traceId = tp?.traceId ?? (peerClient ? this.ids.traceIdOf(peerClient, ex.pairKey!) : this.ids.traceIdOf(open.conn, ownPair));
     let parentSpanId = tp?.parentId ?? '';
-    if (server && clientKey) parentSpanId = this.ids.spanId(`c:${clientKey}`);
+    if (server && peerClient) parentSpanId = this.ids.spanIdOf('c:', peerClient, ex.pairKey!);
 
     const attributes: Record<string, AttributeValue> = { ...ex.attributes };
     if (conn.tls && attributes['url.scheme'] === 'http') attributes['url.scheme'] = 'https';

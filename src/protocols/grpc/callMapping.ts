@@ -128,11 +128,36 @@ export function grpcExchange(call: GrpcCall): Exchange {
   };
 }
 
-/** :authority "host[:port]" or "[v6]:port". */
+/**
+ * :authority "host[:port]" or "[v6]:port". By hand rather than by regular
+ * expression (once per exchange): the rules of
+ * /^\[([^\]]+)\](?::(\d+))?$/ first, then /^([^:]*)(?::(\d+))?$/, and
+ * the whole text as the address when neither fits.
+ */
 export function splitAuthority(authority: string): { address: string; port?: number } {
   const at = authority.lastIndexOf('@'); // userinfo is deprecated but legal; never report it
   const hostPort = at >= 0 ? authority.slice(at + 1) : authority;
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(hostPort) ?? /^([^:]*)(?::(\d+))?$/.exec(hostPort);
-  if (!m) return { address: hostPort };
-  return m[2] ? { address: m[1]!, port: Number(m[2]) } : { address: m[1]! };
+  if (hostPort.charCodeAt(0) === 0x5b /* [ */) {
+    const close = hostPort.indexOf(']');
+    if (close > 1) {
+      if (close + 1 === hostPort.length) return { address: hostPort.slice(1, close) };
+      if (hostPort.charCodeAt(close + 1) === 0x3a /* : */ && allDigits(hostPort, close + 2)) {
+        return { address: hostPort.slice(1, close), port: Number(hostPort.slice(close + 2)) };
+      }
+    }
+  }
+  const colon = hostPort.indexOf(':');
+  if (colon < 0) return { address: hostPort };
+  if (allDigits(hostPort, colon + 1)) return { address: hostPort.slice(0, colon), port: Number(hostPort.slice(colon + 1)) };
+  return { address: hostPort };
+}
+
+/** Whether text[from...] is one or more ASCII digits. */
+function allDigits(text: string, from: number): boolean {
+  if (from >= text.length) return false;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }

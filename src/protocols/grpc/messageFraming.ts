@@ -15,25 +15,34 @@ export class GrpcMessageCounter {
   bytes = 0;
   /** Bytes were lost where the framing cannot be followed: counts are a lower bound. */
   lost = false;
-  private prefix = new Uint8Array(PREFIX_LENGTH);
+  /**
+   * The prefix so far, as numbers: its flag octet and its length octets
+   * accumulated (no buffer per counter: two counters per HTTP/2 stream).
+   */
+  private prefixFlag = 0;
+  private prefixLength = 0;
   private prefixHave = 0;
   /** Bytes of the current message body still to come. */
   private remaining = 0;
 
-  push(data: Uint8Array): void {
-    let at = 0;
-    while (at < data.length) {
+  /** DATA payload octets data[from, to) (all of data by default). */
+  push(data: Uint8Array, from = 0, to = data.length): void {
+    let at = from;
+    while (at < to) {
       if (this.remaining > 0) {
-        const n = Math.min(this.remaining, data.length - at);
+        const n = Math.min(this.remaining, to - at);
         this.remaining -= n;
         at += n;
         continue;
       }
-      const n = Math.min(PREFIX_LENGTH - this.prefixHave, data.length - at);
-      this.prefix.set(data.subarray(at, at + n), this.prefixHave);
-      this.prefixHave += n;
-      at += n;
-      if (this.prefixHave === PREFIX_LENGTH) this.onPrefix();
+      const octet = data[at++]!;
+      if (this.prefixHave === 0) {
+        this.prefixFlag = octet;
+        this.prefixLength = 0;
+      } else {
+        this.prefixLength = this.prefixLength * 256 + octet;
+      }
+      if (++this.prefixHave === PREFIX_LENGTH) this.onPrefix();
     }
   }
 
@@ -54,10 +63,9 @@ export class GrpcMessageCounter {
   }
 
   private onPrefix(): void {
-    const p = this.prefix;
-    const length = ((p[1]! << 24) >>> 0) + (p[2]! << 16) + (p[3]! << 8) + p[4]!;
+    const length = this.prefixLength;
     this.count++;
-    if (p[0]! & 1) this.compressed++;
+    if (this.prefixFlag & 1) this.compressed++;
     this.bytes += length;
     this.remaining = length;
     this.prefixHave = 0;

@@ -17,20 +17,26 @@ import { exchangeOf } from './exchangeMapping.ts';
 import {
   CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_SIZE,
-  decodePayload,
   errorCodeName,
   Flag,
   FRAME_HEADER_LENGTH,
   FrameType,
   isPlausibleHeader,
   MAX_ALLOWED_FRAME_SIZE,
+  newFrameHeader,
+  newPayloadFields,
+  Payload,
   readFrameHeader,
+  readFrameHeaderInto,
+  readPayload,
+  readU32,
   Setting,
+  settingId,
 } from './frames.ts';
-import type { Frame, FrameHeader } from './frames.ts';
+import type { FrameHeader, MutableFrameHeader, PayloadFields } from './frames.ts';
 import { mergeResponseFacts, requestFacts, statusOf } from './headerFacts.ts';
-import { HpackDecoder } from './hpack.ts';
-import type { DecodedBlock } from './hpack.ts';
+import { HpackDecoder, newReusableBlock } from './hpack.ts';
+import type { DecodedBlock, ReusableBlock } from './hpack.ts';
 import { newStream } from './stream.ts';
 import type { Http2Stream } from './stream.ts';
 
@@ -45,23 +51,23 @@ const RECENTLY_CLOSED = 256;
 
 /** A DATA payload or a frame being skipped, passing through without being held. */
 interface Passing {
-  readonly streamId: number;
+  streamId: number;
   /** DATA octets still to come (counted as body), then padding / skipped octets. */
   payloadLeft: number;
   skipLeft: number;
-  readonly endStream: boolean;
+  endStream: boolean;
   /** DATA of a stream, or octets of an unknown or oversized frame. */
-  readonly data: boolean;
+  data: boolean;
   /** An oversized frame that ends the header block (END_HEADERS). */
-  readonly endsBlock: boolean;
+  endsBlock: boolean;
 }
 
 interface PendingBlock {
-  readonly streamId: number;
-  readonly kind: 'headers' | 'push';
-  readonly endStream: boolean;
-  readonly promisedStreamId: number;
-  readonly startNs: bigint;
+  streamId: number;
+  kind: 'headers' | 'push';
+  endStream: boolean;
+  promisedStreamId: number;
+  startNs: bigint;
   fragments: Uint8Array[];
   size: number;
   overflow: boolean;
@@ -70,11 +76,26 @@ interface PendingBlock {
 interface SideState {
   readonly side: Side;
   readonly queue: ByteQueue;
+  /** The header of the frame at the front of the queue, refilled per frame. */
+  readonly header: MutableFrameHeader;
   /** 'start': the client preface may come (request side only); 'hunting': looking for a frame boundary. */
   phase: 'start' | 'synced' | 'hunting';
-  passing?: Passing;
-  block?: PendingBlock;
+  /**
+   * Both always present (undefined when none), and cleared by assignment,
+   * never `delete`: deleting a property turns the object into a dictionary,
+   * and every read of this per-frame state would then be a lookup.
+   */
+  passing: Passing | undefined;
+  block: PendingBlock | undefined;
+  /** What `passing` is when set: one per side, refilled for each DATA or skipped frame. */
+  readonly pass: Passing;
   decoder: HpackDecoder;
+  /**
+   * The side's last header block, decoded: read (headerFacts) before the
+   * next is decoded into it. One per side, as a side's blocks are alike in
+   * length, so its field list is reused as it is.
+   */
+  readonly decoded: ReusableBlock;
   /** Largest frame this side may send (what the other side allowed), for plausibility. */
   maxFrameSize: number;
   /** Octets skipped or lost so far (a side that skipped nothing started at a frame boundary). */
@@ -90,17 +111,23 @@ export class Http2ConnectionParser implements ConnectionParser {
   private readonly emit: (exchange: Exchange) => void;
   private readonly request: SideState;
   private readonly response: SideState;
+  private readonly sides: readonly SideState[];
   private readonly streams = new Map<number, Http2Stream>();
   private readonly closed: number[] = [];
   private readonly closedSet = new Set<number>();
   private highestClientStream = 0;
   private highestServerStream = 0;
   private closedConnection = false;
+  /** The fields of the frame being handled (one frame at a time, either side). */
+  private readonly fields: PayloadFields = newPayloadFields();
+  /** Describes a header block that came whole in one frame; not kept past its decoding. */
+  private readonly oneFrameBlock = newPendingBlock();
 
   constructor(emit: (exchange: Exchange) => void) {
     this.emit = emit;
     this.request = newSide('request', 'start');
     this.response = newSide('response', 'hunting');
+    this.sides = [this.request, this.response];
   }
 
   onData(side: Side, bytes: Uint8Array, tsNs: bigint): void {
@@ -138,8 +165,8 @@ export class Http2ConnectionParser implements ConnectionParser {
     s.lostOctets += length;
     this.stats.invalidBytes += s.queue.length;
     s.queue.clear();
-    delete s.passing;
-    delete s.block;
+    s.passing = undefined;
+    s.block = undefined;
     s.decoder.forget();
     s.phase = 'hunting';
     for (const st of this.streams.values()) st.tainted = true;
@@ -153,16 +180,16 @@ export class Http2ConnectionParser implements ConnectionParser {
       else this.stats.unansweredRequests++;
     }
     this.streams.clear();
-    for (const s of [this.request, this.response]) {
+    for (const s of this.sides) {
       s.queue.clear();
-      delete s.block;
-      delete s.passing;
+      s.block = undefined;
+      s.passing = undefined;
     }
   }
 
   bufferedBytes(): number {
     let n = 0;
-    for (const s of [this.request, this.response]) n += s.queue.length + (s.block?.size ?? 0);
+    for (const s of this.sides) n += s.queue.length + (s.block?.size ?? 0);
     return n;
   }
 
@@ -190,8 +217,9 @@ export class Http2ConnectionParser implements ConnectionParser {
         if (found === 'wait') return;
         if (found === 'again') continue;
       }
-      if (s.queue.length < FRAME_HEADER_LENGTH) return;
-      const h = readFrameHeader(s.queue.peek(FRAME_HEADER_LENGTH));
+      const q = s.queue;
+      if (q.length < FRAME_HEADER_LENGTH) return;
+      const h = readFrameHeaderInto(q.contiguous(FRAME_HEADER_LENGTH), q.viewOffset, s.header);
       if (h.reserved || h.length > s.maxFrameSize) {
         // Out of step: find a boundary again.
         s.phase = 'hunting';
@@ -202,14 +230,16 @@ export class Http2ConnectionParser implements ConnectionParser {
         continue;
       }
       const total = FRAME_HEADER_LENGTH + h.length;
-      if (s.queue.length < total) return;
-      const bytes = s.queue.peek(total);
-      const startNs = s.queue.tsAt(0);
-      const endNs = s.queue.tsAt(total - 1);
-      s.queue.consume(total);
-      const r = decodePayload(h, bytes.subarray(FRAME_HEADER_LENGTH));
-      if (r.ok === true) this.onFrame(s, r.frame, startNs, endNs);
-      else if (r.ok === false) this.stats.invalidBytes += total;
+      if (q.length < total) return;
+      // The frame in place: its chunk's own array and an offset (no view made).
+      const bytes = q.contiguous(total);
+      const at = q.viewOffset;
+      const startNs = q.tsAt(0);
+      const endNs = q.tsAt(total - 1);
+      q.consume(total);
+      const verdict = readPayload(h, bytes, at + FRAME_HEADER_LENGTH, at + total, this.fields);
+      if (verdict === Payload.OK) this.onFrame(s, h, bytes, this.fields, startNs, endNs);
+      else if (verdict === Payload.INVALID) this.stats.invalidBytes += total;
     }
   }
 
@@ -279,30 +309,22 @@ export class Http2ConnectionParser implements ConnectionParser {
     if (padded && s.queue.length < FRAME_HEADER_LENGTH + 1) return false;
     const startNs = s.queue.tsAt(0);
     if (s.block && !(h.type === FrameType.CONTINUATION && h.streamId === s.block.streamId)) this.abandonBlock(s);
-    const skipAll = (streamId: number, endsBlock: boolean): void => {
-      s.queue.consume(FRAME_HEADER_LENGTH);
-      s.passing = { streamId, payloadLeft: 0, skipLeft: h.length, endStream: false, data: false, endsBlock };
-      this.finishPassing(s, startNs);
-    };
     if (h.type === FrameType.DATA) {
-      const pad = padded ? s.queue.peek(FRAME_HEADER_LENGTH + 1)[FRAME_HEADER_LENGTH]! : 0;
+      let pad = 0;
+      if (padded) {
+        const head = s.queue.contiguous(FRAME_HEADER_LENGTH + 1);
+        pad = head[s.queue.viewOffset + FRAME_HEADER_LENGTH]!;
+      }
       if (h.streamId === 0 || (padded && (h.length < 1 || pad > h.length - 1))) {
         // A malformed DATA frame: its length still delimits it.
         this.stats.invalidBytes += FRAME_HEADER_LENGTH + h.length;
-        skipAll(0, false);
+        this.skipFrame(s, h, 0, false, startNs);
         return true;
       }
       const head = FRAME_HEADER_LENGTH + (padded ? 1 : 0);
       const headEndNs = s.queue.tsAt(head - 1);
       s.queue.consume(head);
-      s.passing = {
-        streamId: h.streamId,
-        payloadLeft: h.length - (padded ? 1 : 0) - pad,
-        skipLeft: pad,
-        endStream: (h.flags & Flag.END_STREAM) !== 0,
-        data: true,
-        endsBlock: false,
-      };
+      beginPassing(s, h.streamId, h.length - (padded ? 1 : 0) - pad, pad, (h.flags & Flag.END_STREAM) !== 0, true, false);
       // An empty DATA frame (often just END_STREAM) ends with its header.
       this.finishPassing(s, headEndNs);
       return true;
@@ -324,7 +346,7 @@ export class Http2ConnectionParser implements ConnectionParser {
           size: 0,
           overflow: true,
         };
-        skipAll(h.streamId, endHeaders);
+        this.skipFrame(s, h, h.streamId, endHeaders, startNs);
         return true;
       case FrameType.CONTINUATION:
         this.stats.invalidBytes += h.length;
@@ -334,35 +356,47 @@ export class Http2ConnectionParser implements ConnectionParser {
           s.block.fragments = [];
           s.block.size = 0;
         }
-        skipAll(h.streamId, endHeaders && s.block !== undefined);
+        this.skipFrame(s, h, h.streamId, endHeaders && s.block !== undefined, startNs);
         return true;
       default:
         // RFC 9113 5.5: frames of unknown types are ignored (oversized known ones are dropped).
         if (h.type <= FrameType.CONTINUATION) this.stats.invalidBytes += h.length;
-        skipAll(h.streamId, false);
+        this.skipFrame(s, h, h.streamId, false, startNs);
         return true;
     }
+  }
+
+  /** Passes over a whole frame's payload without looking at it. */
+  private skipFrame(s: SideState, h: FrameHeader, streamId: number, endsBlock: boolean, startNs: bigint): void {
+    s.queue.consume(FRAME_HEADER_LENGTH);
+    beginPassing(s, streamId, 0, h.length, false, false, endsBlock);
+    this.finishPassing(s, startNs);
   }
 
   /** Moves passing octets out of the queue; returns false when it needs more bytes. */
   private pass(s: SideState): boolean {
     const p = s.passing!;
+    const q = s.queue;
     for (;;) {
-      const front = s.queue.front();
-      if (!front) return false;
+      // The first chunk in place (no view of it made per DATA frame).
+      const chunk = q.frontArray();
+      if (chunk === undefined) return false;
+      const from = q.frontOffset;
+      const available = chunk.length - from;
+      const tsNs = q.frontTsNs();
       let used = 0;
       if (p.payloadLeft > 0) {
-        const n = Math.min(p.payloadLeft, front.bytes.length);
-        if (p.data) this.onDataPayload(s, p.streamId, front.bytes.subarray(0, n));
+        const n = Math.min(p.payloadLeft, available);
+        if (p.data) this.onDataPayload(s, p.streamId, chunk, from, from + n);
         p.payloadLeft -= n;
         used = n;
       }
-      const m = Math.min(p.skipLeft, front.bytes.length - used);
+      const m = Math.min(p.skipLeft, available - used);
       p.skipLeft -= m;
       used += m;
-      s.queue.consume(used);
+      q.consume(used);
       if (p.payloadLeft + p.skipLeft === 0) {
-        this.finishPassing(s, front.tsNs);
+        this.finishPassing(s, tsNs);
         return true;
       }
     }
@@ -372,20 +406,21 @@ export class Http2ConnectionParser implements ConnectionParser {
   private finishPassing(s: SideState, endNs: bigint): void {
     const p = s.passing;
     if (!p || p.payloadLeft + p.skipLeft > 0) return;
-    delete s.passing;
+    s.passing = undefined;
     if (p.data && p.endStream) this.onEndStream(s, p.streamId, endNs);
     if (p.endsBlock && s.block) this.completeBlock(s, endNs);
   }
 
-  private onDataPayload(s: SideState, streamId: number, data: Uint8Array): void {
+  /** DATA payload octets data[from, to) of a stream. */
+  private onDataPayload(s: SideState, streamId: number, data: Uint8Array, from: number, to: number): void {
     const st = this.streams.get(streamId);
     if (!st) return;
     if (s.side === 'request') {
-      st.requestBodySize += data.length;
-      st.requestMessages.push(data);
+      st.requestBodySize += to - from;
+      st.requestMessages.push(data, from, to);
     } else {
-      st.responseBodySize += data.length;
-      st.responseMessages.push(data);
+      st.responseBodySize += to - from;
+      st.responseMessages.push(data, from, to);
     }
   }
 
@@ -399,56 +434,68 @@ export class Http2ConnectionParser implements ConnectionParser {
     else if (!this.closedSet.has(streamId)) this.stats.orphanResponses++;
   }
 
-  private onFrame(s: SideState, f: Frame, startNs: bigint, endNs: bigint): void {
+  /** A whole frame other than DATA: header `h`, its fields `f` found in `bytes`. */
+  private onFrame(s: SideState, h: FrameHeader, bytes: Uint8Array, f: PayloadFields, startNs: bigint, endNs: bigint): void {
     // RFC 9113 6.10: a header block is followed by its CONTINUATIONs and nothing else.
-    if (s.block && !(f.kind === 'CONTINUATION' && f.streamId === s.block.streamId)) this.abandonBlock(s);
-    switch (f.kind) {
-      case 'HEADERS':
-      case 'PUSH_PROMISE':
-        s.block = {
-          streamId: f.streamId,
-          kind: f.kind === 'HEADERS' ? 'headers' : 'push',
-          endStream: f.kind === 'HEADERS' && f.endStream,
-          promisedStreamId: f.kind === 'PUSH_PROMISE' ? f.promisedStreamId : 0,
-          startNs,
-          fragments: [],
-          size: 0,
-          overflow: false,
-        };
-        this.addFragment(s, f.block);
-        if (f.endHeaders) this.completeBlock(s, endNs);
+    if (s.block && !(h.type === FrameType.CONTINUATION && h.streamId === s.block.streamId)) this.abandonBlock(s);
+    const endHeaders = (h.flags & Flag.END_HEADERS) !== 0;
+    switch (h.type) {
+      case FrameType.HEADERS:
+      case FrameType.PUSH_PROMISE: {
+        const wholeBlock = endHeaders && f.to - f.from <= HEADER_BLOCK_LIMIT;
+        // The whole block in one frame (the usual case) is decoded in place,
+        // never copied, and described by the parser's one reused PendingBlock.
+        const block = wholeBlock ? this.oneFrameBlock : newPendingBlock();
+        const headers = h.type === FrameType.HEADERS;
+        block.streamId = h.streamId;
+        block.kind = headers ? 'headers' : 'push';
+        block.endStream = headers && (h.flags & Flag.END_STREAM) !== 0;
+        block.promisedStreamId = headers ? 0 : f.value;
+        block.startNs = startNs;
+        if (wholeBlock) {
+          this.decodeBlock(s, block, bytes, f.from, f.to, endNs);
+          return;
+        }
+        s.block = block;
+        this.addFragment(s, bytes, f.from, f.to);
+        if (endHeaders) this.completeBlock(s, endNs);
         return;
-      case 'CONTINUATION':
+      }
+      case FrameType.CONTINUATION:
         if (!s.block) return; // its block began before we were in step
-        this.addFragment(s, f.block);
-        if (f.endHeaders) this.completeBlock(s, endNs);
+        this.addFragment(s, bytes, f.from, f.to);
+        if (endHeaders) this.completeBlock(s, endNs);
         return;
-      case 'RST_STREAM': {
-        const st = this.streams.get(f.streamId);
+      case FrameType.RST_STREAM: {
+        const st = this.streams.get(h.streamId);
         if (!st) {
-          if (s.side === 'response' && !this.closedSet.has(f.streamId) && f.streamId <= this.highestClientStream) this.stats.orphanResponses++;
+          if (s.side === 'response' && !this.closedSet.has(h.streamId) && h.streamId <= this.highestClientStream) this.stats.orphanResponses++;
           return;
         }
         st.reset = { errorCode: f.errorCode, errorName: errorCodeName(f.errorCode), by: s.side === 'request' ? 'client' : 'server' };
         this.finish(st, endNs);
         return;
       }
-      case 'SETTINGS': {
-        if (f.ack) return;
+      case FrameType.SETTINGS: {
+        if (h.flags & Flag.ACK) return;
         const peer = this.other(s);
-        for (const [id, value] of f.settings) {
+        for (let at = f.from; at < f.to; at += 6) {
+          const id = settingId(bytes, at);
+          const value = readU32(bytes, at + 2);
           // Settings bind what the other side sends.
           if (id === Setting.HEADER_TABLE_SIZE) peer.decoder.setSettingsLimit(value);
           else if (id === Setting.MAX_FRAME_SIZE && value <= MAX_ALLOWED_FRAME_SIZE) peer.maxFrameSize = Math.max(peer.maxFrameSize, value);
         }
         return;
       }
-      case 'GOAWAY': {
+      case FrameType.GOAWAY: {
         // Streams the sender's peer opened above lastStreamId were not processed and never will be.
         const peerOpensOdd = s.side === 'response';
+        const lastStreamId = f.value;
+        const errorCode = f.errorCode;
         for (const st of [...this.streams.values()]) {
-          if (st.id > f.lastStreamId && st.id % 2 === (peerOpensOdd ? 1 : 0)) {
-            st.refusedByGoaway = errorCodeName(f.errorCode);
+          if (st.id > lastStreamId && st.id % 2 === (peerOpensOdd ? 1 : 0)) {
+            st.refusedByGoaway = errorCodeName(errorCode);
             this.finish(st, endNs);
           }
         }
@@ -459,45 +506,53 @@ export class Http2ConnectionParser implements ConnectionParser {
     }
   }
 
-  private addFragment(s: SideState, fragment: Uint8Array): void {
+  /** Adds bytes[from, to) to the side's pending header block. */
+  private addFragment(s: SideState, bytes: Uint8Array, from: number, to: number): void {
     const b = s.block!;
+    const length = to - from;
     if (b.overflow) {
-      this.stats.invalidBytes += fragment.length;
+      this.stats.invalidBytes += length;
       return;
     }
-    if (b.size + fragment.length > HEADER_BLOCK_LIMIT) {
-      this.stats.invalidBytes += b.size + fragment.length;
+    if (b.size + length > HEADER_BLOCK_LIMIT) {
+      this.stats.invalidBytes += b.size + length;
       b.overflow = true;
       b.fragments = [];
       b.size = 0;
       return;
     }
-    // The frame's bytes are a view of the queue's chunk or a fresh copy; keep a copy of our own.
-    b.fragments.push(fragment.slice());
-    b.size += fragment.length;
+    // The frame's bytes are the queue's chunk: keep a copy of our own.
+    const copy = new Uint8Array(length);
+    copy.set(bytes.subarray(from, to));
+    b.fragments.push(copy);
+    b.size += length;
   }
 
   /** A header block that was not finished by its CONTINUATIONs: its HPACK changes are lost. */
   private abandonBlock(s: SideState): void {
     const b = s.block!;
-    delete s.block;
+    s.block = undefined;
     s.decoder.forget();
     this.onHeaderBlock(s, b, BLOCK_LOST, b.startNs);
   }
 
   private completeBlock(s: SideState, endNs: bigint): void {
     const b = s.block!;
-    delete s.block;
-    let decoded: DecodedBlock;
+    s.block = undefined;
     if (b.overflow) {
       s.decoder.forget();
-      decoded = BLOCK_TOO_LARGE;
-    } else {
-      const bytes = b.fragments.length === 1 ? b.fragments[0]! : Buffer.concat(b.fragments);
-      decoded = s.decoder.decode(bytes);
-      s.blocksDecoded++;
+      this.onHeaderBlock(s, b, BLOCK_TOO_LARGE, endNs);
+      return;
     }
-    this.onHeaderBlock(s, b, decoded, endNs);
+    const bytes = b.fragments.length === 1 ? b.fragments[0]! : Buffer.concat(b.fragments);
+    this.decodeBlock(s, b, bytes, 0, bytes.length, endNs);
+  }
+
+  /** Decodes a whole header block, bytes[from, to), with the side's HPACK state. */
+  private decodeBlock(s: SideState, b: PendingBlock, bytes: Uint8Array, from: number, to: number, endNs: bigint): void {
+    s.decoder.decodeInto(bytes, from, to, s.decoded);
+    s.blocksDecoded++;
+    this.onHeaderBlock(s, b, s.decoded, endNs);
   }
 
   private onHeaderBlock(s: SideState, b: PendingBlock, decoded: DecodedBlock, endNs: bigint): void {
@@ -566,12 +621,33 @@ export class Http2ConnectionParser implements ConnectionParser {
   }
 }
 
+function newPendingBlock(): PendingBlock {
+  return { streamId: 0, kind: 'headers', endStream: false, promisedStreamId: 0, startNs: 0n, fragments: [], size: 0, overflow: false };
+}
+
+/** Starts passing over a frame's payload (see Passing), with the side's own Passing. */
+function beginPassing(s: SideState, streamId: number, payloadLeft: number, skipLeft: number, endStream: boolean, data: boolean, endsBlock: boolean): void {
+  const p = s.pass;
+  p.streamId = streamId;
+  p.payloadLeft = payloadLeft;
+  p.skipLeft = skipLeft;
+  p.endStream = endStream;
+  p.data = data;
+  p.endsBlock = endsBlock;
+  s.passing = p;
+}
+
 function newSide(side: Side, phase: SideState['phase']): SideState {
   return {
     side,
     queue: new ByteQueue(),
+    header: newFrameHeader(),
     phase,
+    passing: undefined,
+    block: undefined,
+    pass: { streamId: 0, payloadLeft: 0, skipLeft: 0, endStream: false, data: false, endsBlock: false },
     decoder: new HpackDecoder(false),
+    decoded: newReusableBlock(),
     maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
     lostOctets: 0,
     blocksDecoded: 0,

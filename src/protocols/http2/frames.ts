@@ -88,10 +88,32 @@ export interface FrameHeader {
   readonly reserved: boolean;
 }
 
+/** A FrameHeader that readFrameHeaderInto fills: one per reader, not one per frame. */
+export interface MutableFrameHeader {
+  length: number;
+  type: number;
+  flags: number;
+  streamId: number;
+  reserved: boolean;
+}
+
+export function newFrameHeader(): MutableFrameHeader {
+  return { length: 0, type: 0, flags: 0, streamId: 0, reserved: false };
+}
+
 export function readFrameHeader(b: Uint8Array, at = 0): FrameHeader {
-  const length = (b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!;
+  return readFrameHeaderInto(b, at, newFrameHeader());
+}
+
+/** readFrameHeader into `out`, for the per-frame path (no object per frame). */
+export function readFrameHeaderInto(b: Uint8Array, at: number, out: MutableFrameHeader): MutableFrameHeader {
   const sid = readU32(b, at + 5);
-  return { length, type: b[at + 3]!, flags: b[at + 4]!, streamId: sid & 0x7fff_ffff, reserved: sid > 0x7fff_ffff };
+  out.length = (b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!;
+  out.type = b[at + 3]!;
+  out.flags = b[at + 4]!;
+  out.streamId = sid & 0x7fff_ffff;
+  out.reserved = sid > 0x7fff_ffff;
+  return out;
 }
 
 export function readU32(b: Uint8Array, at: number): number {
@@ -168,13 +190,53 @@ export type Frame =
 
 type PayloadResult = { ok: true; frame: Frame } | { ok: false; reason: string } | { ok: 'ignored' };
 
-/** Strips padding (PADDED flag) from a payload; undefined when the padding is longer than the frame. */
-function unpad(h: FrameHeader, p: Uint8Array): { body: Uint8Array; padLength: number } | undefined {
-  if (!(h.flags & Flag.PADDED)) return { body: p, padLength: 0 };
-  if (p.length < 1) return undefined;
-  const pad = p[0]!;
-  if (pad > p.length - 1) return undefined;
-  return { body: p.subarray(1, p.length - pad), padLength: pad };
+/** What readPayload concluded about a frame's payload. */
+export const Payload = { OK: 0, INVALID: 1, IGNORED: 2 } as const;
+export type PayloadVerdict = (typeof Payload)[keyof typeof Payload];
+
+/**
+ * A frame's payload fields, found in place by readPayload: offsets into the
+ * buffer it was given, and numbers. One object per reader, refilled for
+ * every frame, so a connection's frames cost no allocation and reach the
+ * parser in a single shape (a Frame per frame, ten shapes, made the
+ * parser's property reads megamorphic).
+ */
+export interface PayloadFields {
+  /**
+   * [from, to) of the type's octets: the header block fragment (HEADERS,
+   * PUSH_PROMISE, CONTINUATION), DATA, the SETTINGS entries, the PING
+   * opaque data or the GOAWAY debug data.
+   */
+  from: number;
+  to: number;
+  padLength: number;
+  /** Where the 5 octets of a priority start (PRIORITY, HEADERS with PRIORITY); -1 when none. */
+  priorityAt: number;
+  /** RST_STREAM and GOAWAY: the error code. */
+  errorCode: number;
+  /** PUSH_PROMISE: the promised stream; GOAWAY: the last stream id; WINDOW_UPDATE: the increment. */
+  value: number;
+  /** Why the payload is invalid (Payload.INVALID only). */
+  reason: string;
+}
+
+export function newPayloadFields(): PayloadFields {
+  return { from: 0, to: 0, padLength: 0, priorityAt: -1, errorCode: 0, value: 0, reason: '' };
+}
+
+/** Strips padding (PADDED flag) from payload b[from, to) into out.from/to; false when the padding is longer than the frame. */
+function unpad(h: FrameHeader, b: Uint8Array, from: number, to: number, out: PayloadFields): boolean {
+  out.from = from;
+  out.to = to;
+  out.padLength = 0;
+  if (!(h.flags & Flag.PADDED)) return true;
+  if (to - from < 1) return false;
+  const pad = b[from]!;
+  if (pad > to - from - 1) return false;
+  out.from = from + 1;
+  out.to = to - pad;
+  out.padLength = pad;
+  return true;
 }
 
 function priorityAt(b: Uint8Array, at: number): Priority {
@@ -182,31 +244,101 @@ function priorityAt(b: Uint8Array, at: number): Priority {
   return { dependency: dep & 0x7fff_ffff, exclusive: dep > 0x7fff_ffff, weight: b[at + 4]! + 1 };
 }
 
-function needsStream(h: FrameHeader): PayloadResult {
-  return { ok: false, reason: `${typeName(h.type)} on stream 0` };
+function invalid(out: PayloadFields, reason: string): PayloadVerdict {
+  out.reason = reason;
+  return Payload.INVALID;
 }
 
-/** Decodes the payload of a frame whose header is `h` (payload.length === h.length). */
-export function decodePayload(h: FrameHeader, payload: Uint8Array): PayloadResult {
+function needsStream(h: FrameHeader, out: PayloadFields): PayloadVerdict {
+  return invalid(out, `${typeName(h.type)} on stream 0`);
+}
+
+/**
+ * Checks the payload b[from, to) of a frame whose header is `h`
+ * (to - from === h.length) and finds its fields, into `out`.
+ */
+export function readPayload(h: FrameHeader, b: Uint8Array, from: number, to: number, out: PayloadFields): PayloadVerdict {
   const sid = h.streamId;
+  const length = to - from;
+  out.priorityAt = -1;
   switch (h.type) {
-    case FrameType.DATA: {
-      if (sid === 0) return needsStream(h);
-      const u = unpad(h, payload);
-      if (!u) return { ok: false, reason: 'DATA padding exceeds payload' };
-      return { ok: true, frame: { kind: 'DATA', streamId: sid, endStream: (h.flags & Flag.END_STREAM) !== 0, data: u.body, padLength: u.padLength } };
-    }
-    case FrameType.HEADERS: {
-      if (sid === 0) return needsStream(h);
-      const u = unpad(h, payload);
-      if (!u) return { ok: false, reason: 'HEADERS padding exceeds payload' };
-      let block = u.body;
-      let priority: Priority | undefined;
+    case FrameType.DATA:
+      if (sid === 0) return needsStream(h, out);
+      if (!unpad(h, b, from, to, out)) return invalid(out, 'DATA padding exceeds payload');
+      return Payload.OK;
+    case FrameType.HEADERS:
+      if (sid === 0) return needsStream(h, out);
+      if (!unpad(h, b, from, to, out)) return invalid(out, 'HEADERS padding exceeds payload');
       if (h.flags & Flag.PRIORITY) {
-        if (block.length < 5) return { ok: false, reason: 'HEADERS too short for its priority' };
-        priority = priorityAt(block, 0);
-        block = block.subarray(5);
+        if (out.to - out.from < 5) return invalid(out, 'HEADERS too short for its priority');
+        out.priorityAt = out.from;
+        out.from += 5;
       }
+      return Payload.OK;
+    case FrameType.PRIORITY:
+      if (sid === 0) return needsStream(h, out);
+      if (length !== 5) return invalid(out, 'PRIORITY length is not 5');
+      out.priorityAt = from;
+      return Payload.OK;
+    case FrameType.RST_STREAM:
+      if (sid === 0) return needsStream(h, out);
+      if (length !== 4) return invalid(out, 'RST_STREAM length is not 4');
+      out.errorCode = readU32(b, from);
+      return Payload.OK;
+    case FrameType.SETTINGS:
+      if (sid !== 0) return invalid(out, 'SETTINGS on a stream');
+      if (length % 6 !== 0 || ((h.flags & Flag.ACK) !== 0 && length !== 0)) return invalid(out, 'SETTINGS length is wrong');
+      out.from = from;
+      out.to = to;
+      return Payload.OK;
+    case FrameType.PUSH_PROMISE:
+      if (sid === 0) return needsStream(h, out);
+      if (!unpad(h, b, from, to, out)) return invalid(out, 'PUSH_PROMISE padding exceeds payload');
+      if (out.to - out.from < 4) return invalid(out, 'PUSH_PROMISE too short');
+      out.value = readU32(b, out.from) & 0x7fff_ffff;
+      out.from += 4;
+      return Payload.OK;
+    case FrameType.PING:
+      if (sid !== 0) return invalid(out, 'PING on a stream');
+      if (length !== 8) return invalid(out, 'PING length is not 8');
+      out.from = from;
+      out.to = to;
+      return Payload.OK;
+    case FrameType.GOAWAY:
+      if (sid !== 0) return invalid(out, 'GOAWAY on a stream');
+      if (length < 8) return invalid(out, 'GOAWAY too short');
+      out.value = readU32(b, from) & 0x7fff_ffff;
+      out.errorCode = readU32(b, from + 4);
+      out.from = from + 8;
+      out.to = to;
+      return Payload.OK;
+    case FrameType.WINDOW_UPDATE:
+      if (length !== 4) return invalid(out, 'WINDOW_UPDATE length is not 4');
+      out.value = readU32(b, from) & 0x7fff_ffff;
+      return Payload.OK;
+    case FrameType.CONTINUATION:
+      if (sid === 0) return needsStream(h, out);
+      out.from = from;
+      out.to = to;
+      return Payload.OK;
+    default:
+      // RFC 9113 5.5: frames of unknown types are ignored.
+      return Payload.IGNORED;
+  }
+}
+
+/** Decodes the payload of a frame whose header is `h` (payload.length === h.length) into a Frame. */
+export function decodePayload(h: FrameHeader, payload: Uint8Array): PayloadResult {
+  const f = newPayloadFields();
+  const verdict = readPayload(h, payload, 0, payload.length, f);
+  if (verdict === Payload.IGNORED) return { ok: 'ignored' };
+  if (verdict === Payload.INVALID) return { ok: false, reason: f.reason };
+  const sid = h.streamId;
+  const part = payload.subarray(f.from, f.to);
+  switch (h.type) {
+    case FrameType.DATA:
+      return { ok: true, frame: { kind: 'DATA', streamId: sid, endStream: (h.flags & Flag.END_STREAM) !== 0, data: part, padLength: f.padLength } };
+    case FrameType.HEADERS:
       return {
         ok: true,
         frame: {
@@ -214,66 +346,39 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): PayloadResul
           streamId: sid,
           endStream: (h.flags & Flag.END_STREAM) !== 0,
           endHeaders: (h.flags & Flag.END_HEADERS) !== 0,
-          ...(priority ? { priority } : {}),
-          block,
-          padLength: u.padLength,
+          ...(f.priorityAt >= 0 ? { priority: priorityAt(payload, f.priorityAt) } : {}),
+          block: part,
+          padLength: f.padLength,
         },
       };
-    }
     case FrameType.PRIORITY:
-      if (sid === 0) return needsStream(h);
-      if (payload.length !== 5) return { ok: false, reason: 'PRIORITY length is not 5' };
-      return { ok: true, frame: { kind: 'PRIORITY', streamId: sid, priority: priorityAt(payload, 0) } };
+      return { ok: true, frame: { kind: 'PRIORITY', streamId: sid, priority: priorityAt(payload, f.priorityAt) } };
     case FrameType.RST_STREAM:
-      if (sid === 0) return needsStream(h);
-      if (payload.length !== 4) return { ok: false, reason: 'RST_STREAM length is not 4' };
-      return { ok: true, frame: { kind: 'RST_STREAM', streamId: sid, errorCode: readU32(payload, 0) } };
+      return { ok: true, frame: { kind: 'RST_STREAM', streamId: sid, errorCode: f.errorCode } };
     case FrameType.SETTINGS: {
-      if (sid !== 0) return { ok: false, reason: 'SETTINGS on a stream' };
-      const ack = (h.flags & Flag.ACK) !== 0;
-      if (payload.length % 6 !== 0 || (ack && payload.length !== 0)) return { ok: false, reason: 'SETTINGS length is wrong' };
       const settings: Array<readonly [number, number]> = [];
-      for (let at = 0; at < payload.length; at += 6) settings.push([(payload[at]! << 8) | payload[at + 1]!, readU32(payload, at + 2)]);
-      return { ok: true, frame: { kind: 'SETTINGS', ack, settings } };
+      for (let at = f.from; at < f.to; at += 6) settings.push([settingId(payload, at), readU32(payload, at + 2)]);
+      return { ok: true, frame: { kind: 'SETTINGS', ack: (h.flags & Flag.ACK) !== 0, settings } };
     }
-    case FrameType.PUSH_PROMISE: {
-      if (sid === 0) return needsStream(h);
-      const u = unpad(h, payload);
-      if (!u) return { ok: false, reason: 'PUSH_PROMISE padding exceeds payload' };
-      if (u.body.length < 4) return { ok: false, reason: 'PUSH_PROMISE too short' };
+    case FrameType.PUSH_PROMISE:
       return {
         ok: true,
-        frame: {
-          kind: 'PUSH_PROMISE',
-          streamId: sid,
-          endHeaders: (h.flags & Flag.END_HEADERS) !== 0,
-          promisedStreamId: readU32(u.body, 0) & 0x7fff_ffff,
-          block: u.body.subarray(4),
-          padLength: u.padLength,
-        },
+        frame: { kind: 'PUSH_PROMISE', streamId: sid, endHeaders: (h.flags & Flag.END_HEADERS) !== 0, promisedStreamId: f.value, block: part, padLength: f.padLength },
       };
-    }
     case FrameType.PING:
-      if (sid !== 0) return { ok: false, reason: 'PING on a stream' };
-      if (payload.length !== 8) return { ok: false, reason: 'PING length is not 8' };
-      return { ok: true, frame: { kind: 'PING', ack: (h.flags & Flag.ACK) !== 0, opaque: payload } };
+      return { ok: true, frame: { kind: 'PING', ack: (h.flags & Flag.ACK) !== 0, opaque: part } };
     case FrameType.GOAWAY:
-      if (sid !== 0) return { ok: false, reason: 'GOAWAY on a stream' };
-      if (payload.length < 8) return { ok: false, reason: 'GOAWAY too short' };
-      return {
-        ok: true,
-        frame: { kind: 'GOAWAY', lastStreamId: readU32(payload, 0) & 0x7fff_ffff, errorCode: readU32(payload, 4), debug: payload.subarray(8) },
-      };
+      return { ok: true, frame: { kind: 'GOAWAY', lastStreamId: f.value, errorCode: f.errorCode, debug: part } };
     case FrameType.WINDOW_UPDATE:
-      if (payload.length !== 4) return { ok: false, reason: 'WINDOW_UPDATE length is not 4' };
-      return { ok: true, frame: { kind: 'WINDOW_UPDATE', streamId: sid, increment: readU32(payload, 0) & 0x7fff_ffff } };
-    case FrameType.CONTINUATION:
-      if (sid === 0) return needsStream(h);
-      return { ok: true, frame: { kind: 'CONTINUATION', streamId: sid, endHeaders: (h.flags & Flag.END_HEADERS) !== 0, block: payload } };
-    default:
-      // RFC 9113 5.5: frames of unknown types are ignored.
-      return { ok: 'ignored' };
+      return { ok: true, frame: { kind: 'WINDOW_UPDATE', streamId: sid, increment: f.value } };
+    default: // CONTINUATION
+      return { ok: true, frame: { kind: 'CONTINUATION', streamId: sid, endHeaders: (h.flags & Flag.END_HEADERS) !== 0, block: part } };
   }
+}
+
+/** The identifier of the SETTINGS entry at `at` (its value is the next 4 octets). */
+export function settingId(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
 }
 
 export function typeName(type: number): string {

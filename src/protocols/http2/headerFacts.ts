@@ -37,7 +37,11 @@ function clip(v: string): string {
 
 export function requestFacts(block: DecodedBlock): RequestFacts {
   const f: RequestFacts = { unresolved: block.unknown + (block.malformed ? 1 : 0) };
-  for (const { name, value } of block.fields) {
+  // Indexed loops, not for...of: the optimising tier short of the top one
+  // (Maglev) allocates an iterator result per field.
+  const fields = block.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const { name, value } = fields[i]!;
     if (value === undefined) continue;
     switch (name) {
       case ':method':
@@ -77,11 +81,13 @@ export function requestFacts(block: DecodedBlock): RequestFacts {
 /** Facts of a response header block or trailers, merged into `into` (later blocks win for grpc-*). */
 export function mergeResponseFacts(into: ResponseFacts, block: DecodedBlock): void {
   into.unresolved += block.unknown + (block.malformed ? 1 : 0);
-  for (const { name, value } of block.fields) {
+  const fields = block.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const { name, value } = fields[i]!;
     if (value === undefined) continue;
     switch (name) {
       case ':status': {
-        const s = /^\d{3}$/.test(value) ? Number(value) : undefined;
+        const s = statusCode(value);
         if (s !== undefined) into.status ??= s;
         break;
       }
@@ -100,6 +106,22 @@ export function mergeResponseFacts(into: ResponseFacts, block: DecodedBlock): vo
 
 /** The :status of a block, if it has one that resolved. */
 export function statusOf(block: DecodedBlock): number | undefined {
-  const v = block.fields.find((f) => f.name === ':status')?.value;
-  return v !== undefined && /^\d{3}$/.test(v) ? Number(v) : undefined;
+  const fields = block.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (f.name === ':status') return f.value === undefined ? undefined : statusCode(f.value);
+  }
+  return undefined;
+}
+
+/** A :status value as a number when it is three ASCII digits (/^\d{3}$/, without the regex per response). */
+function statusCode(v: string): number | undefined {
+  if (v.length !== 3) return undefined;
+  let n = 0;
+  for (let i = 0; i < 3; i++) {
+    const d = v.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n;
 }

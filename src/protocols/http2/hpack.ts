@@ -8,6 +8,7 @@
  * or guessing.
  */
 import { decodeHuffmanInto, huffmanDecodedBound } from './huffman.ts';
+import { NewestFirst } from './newestFirst.ts';
 
 /** Name given to a field whose table index cannot be resolved. */
 export const UNKNOWN_NAME = ':unknown';
@@ -24,6 +25,21 @@ export interface DecodedBlock {
   readonly unknown: number;
   /** Set when the block itself is malformed; `fields` holds what came before. */
   readonly malformed?: string;
+}
+
+/**
+ * A DecodedBlock that decodeInto fills again for each block: a parser that
+ * reads what it needs of a block before the next one keeps one, and its
+ * field list is reused instead of grown anew per block.
+ */
+export interface ReusableBlock extends DecodedBlock {
+  fields: HeaderField[];
+  unknown: number;
+  malformed: string | undefined;
+}
+
+export function newReusableBlock(): ReusableBlock {
+  return { fields: [], unknown: 0, malformed: undefined };
 }
 
 /** RFC 7541 Appendix A. */
@@ -97,23 +113,38 @@ export const DEFAULT_TABLE_SIZE = 4096;
 export const TABLE_CAPACITY = 65_536;
 /** RFC 7541 4.1: each entry costs 32 octets more than its name and value. */
 const ENTRY_OVERHEAD = 32;
-/** STATIC_TABLE as lookup results, made once. */
-const STATIC_ENTRIES: ReadonlyArray<{ readonly name: string; readonly value: string }> = STATIC_TABLE.map(([name, value]) => ({ name, value }));
 
 interface Entry {
   readonly name: string | undefined;
   readonly value: string | undefined;
+  /** Octets of the name (0 when unknown): what a literal with this entry's name adds to a new entry's size. */
+  readonly nameOctets: number;
   /** Octets counted for eviction (a lower bound when the name or value is unknown). */
   readonly size: number;
+  /**
+   * The field an index to this entry decodes to, made once when the entry
+   * is: most fields of a connection's later blocks are indexed, and then
+   * cost no allocation.
+   */
+  readonly field: HeaderField;
 }
+
+function newEntry(name: string | undefined, value: string | undefined, nameOctets: number, valueOctets: number): Entry {
+  return { name, value, nameOctets, size: nameOctets + valueOctets + ENTRY_OVERHEAD, field: { name: name ?? UNKNOWN_NAME, value } };
+}
+
+/** STATIC_TABLE as lookup results, made once. */
+const STATIC_ENTRIES: readonly Entry[] = STATIC_TABLE.map(([name, value]) => newEntry(name, value, name.length, value.length));
+/** What an index into the entries this decoder never saw resolves to. */
+const UNKNOWN_ENTRY: Entry = newEntry(undefined, undefined, 0, 0);
 
 const utf8 = new TextDecoder();
 
 class BlockError extends Error {}
 
 export class HpackDecoder {
-  /** Newest first: index 62 is entries[0]. */
-  private entries: Entry[] = [];
+  /** Newest first: index 62 is entries.at(0). */
+  private readonly entries = new NewestFirst<Entry>();
   private octets = 0;
   private maxSize = DEFAULT_TABLE_SIZE;
   /** Entries older than those held may exist: we did not see them inserted. */
@@ -144,8 +175,8 @@ export class HpackDecoder {
 
   /** The entry at a dynamic index (62...), for tests. */
   dynamicEntry(index: number): HeaderField | undefined {
-    const e = this.entries[index - STATIC_TABLE.length - 1];
-    return e && { name: e.name ?? UNKNOWN_NAME, value: e.value };
+    const e = this.entries.at(index - STATIC_TABLE.length - 1);
+    return e && { ...e.field };
   }
 
   /**
@@ -168,66 +199,84 @@ export class HpackDecoder {
 
   /** Header blocks of this direction were lost: every entry held may now be at another index. */
   forget(): void {
-    this.entries = [];
+    this.entries.clear();
     this.octets = 0;
     this.tailUnknown = true;
   }
 
-  decode(block: Uint8Array): DecodedBlock {
-    const fields: HeaderField[] = [];
+  /** Decodes the header block block[from, to) (all of block by default). */
+  decode(block: Uint8Array, from = 0, to = block.length): DecodedBlock {
+    const out = newReusableBlock();
+    this.decodeInto(block, from, to, out);
+    return out.malformed === undefined ? { fields: out.fields, unknown: out.unknown } : out;
+  }
+
+  /** decode() into `out`, which holds this block's fields until the next call. */
+  decodeInto(block: Uint8Array, from: number, to: number, out: ReusableBlock): void {
+    // Filled by index, the length set at the end: the list keeps its capacity
+    // (a length of 0 would release it).
+    const fields = out.fields;
+    let count = 0;
     let unknown = 0;
-    let at = 0;
+    let at = from;
+    out.malformed = undefined;
     try {
-      while (at < block.length) {
+      while (at < to) {
         const b = block[at]!;
         if (b & 0x80) {
-          const index = readIntAt(block, at, 7);
+          const index = readIntAt(block, at, to, 7);
           at = intEnd;
           if (index === 0) throw new BlockError('indexed field with index 0');
           const e = this.lookup(index);
           if (e.name === undefined || e.value === undefined) unknown++;
-          fields.push({ name: e.name ?? UNKNOWN_NAME, value: e.value });
+          fields[count++] = e.field;
         } else if ((b & 0xe0) === 0x20) {
-          const size = readIntAt(block, at, 5);
+          const size = readIntAt(block, at, to, 5);
           at = intEnd;
           this.resize(size);
         } else {
           const incremental = (b & 0xc0) === 0x40;
-          const index = readIntAt(block, at, incremental ? 6 : 4);
+          const index = readIntAt(block, at, to, incremental ? 6 : 4);
           at = intEnd;
           let name: string | undefined;
           let nameOctets: number;
           if (index === 0) {
-            const s = readString(block, at);
-            at = s.next;
-            name = s.text;
-            nameOctets = s.octets;
+            name = readString(block, at, to);
+            at = stringEnd;
+            nameOctets = stringOctets;
           } else {
-            name = this.lookup(index).name;
-            nameOctets = name === undefined ? 0 : Buffer.byteLength(name);
+            const e = this.lookup(index);
+            name = e.name;
+            nameOctets = e.nameOctets;
           }
-          const v = readString(block, at);
-          at = v.next;
+          const value = readString(block, at, to);
+          at = stringEnd;
           if (name === undefined) unknown++;
-          fields.push({ name: name ?? UNKNOWN_NAME, value: v.text });
-          if (incremental) this.insert({ name, value: v.text, size: nameOctets + v.octets + ENTRY_OVERHEAD });
+          if (incremental) {
+            const e = newEntry(name, value, nameOctets, stringOctets);
+            fields[count++] = e.field;
+            this.insert(e);
+          } else {
+            fields[count++] = { name: name ?? UNKNOWN_NAME, value };
+          }
         }
       }
     } catch (e) {
       if (!(e instanceof BlockError)) throw e;
       // The rest of the block may have changed the peer's table.
       this.forget();
-      return { fields, unknown, malformed: e.message };
+      out.malformed = e.message;
     }
-    return { fields, unknown };
+    if (fields.length !== count) fields.length = count; // (setting a length is a runtime call)
+    out.unknown = unknown;
   }
 
-  private lookup(index: number): { name: string | undefined; value: string | undefined } {
-    const s = STATIC_ENTRIES[index - 1];
-    if (s) return s;
-    const e = this.entries[index - STATIC_TABLE.length - 1];
-    if (e) return e;
-    if (this.tailUnknown) return { name: undefined, value: undefined };
+  /** The entry at `index` (>= 1). Bounds are checked before reading: a read past an array's end is slow in V8. */
+  private lookup(index: number): Entry {
+    if (index <= STATIC_ENTRIES.length) return STATIC_ENTRIES[index - 1]!;
+    const e = this.entries.at(index - STATIC_ENTRIES.length - 1);
+    if (e !== undefined) return e;
+    if (this.tailUnknown) return UNKNOWN_ENTRY;
     throw new BlockError(`index ${index} beyond the dynamic table`);
   }
 
@@ -240,19 +289,19 @@ export class HpackDecoder {
   private insert(e: Entry): void {
     if (e.size > this.maxSize) {
       // RFC 7541 4.4: an entry larger than the table empties it.
-      this.entries = [];
+      this.entries.clear();
       this.octets = 0;
       return;
     }
     this.evictTo(this.maxSize - e.size);
-    this.entries.unshift(e);
+    this.entries.addNewest(e);
     this.octets += e.size;
   }
 
   private evictTo(limit: number): void {
     const bound = Math.min(limit, TABLE_CAPACITY);
     while (this.octets > bound && this.entries.length > 0) {
-      this.octets -= this.entries.pop()!.size;
+      this.octets -= this.entries.removeOldest()!.size;
       // Evicted for our memory bound only: the peer still has it.
       if (limit > TABLE_CAPACITY) this.tailUnknown = true;
     }
@@ -261,14 +310,15 @@ export class HpackDecoder {
 
 /** RFC 7541 5.1 integer with an N-bit prefix: [value, offset after it]. */
 export function readInt(b: Uint8Array, at: number, prefixBits: number): [number, number] {
-  const value = readIntAt(b, at, prefixBits);
+  const value = readIntAt(b, at, b.length, prefixBits);
   return [value, intEnd];
 }
 
 /** Where the integer readIntAt last read ended: no tuple per integer on the hot path. */
 let intEnd = 0;
 
-function readIntAt(b: Uint8Array, at: number, prefixBits: number): number {
+/** The integer at b[at] (the block ends at `end`). */
+function readIntAt(b: Uint8Array, at: number, end: number, prefixBits: number): number {
   const max = (1 << prefixBits) - 1;
   let value = b[at]! & max;
   at++;
@@ -278,7 +328,7 @@ function readIntAt(b: Uint8Array, at: number, prefixBits: number): number {
   }
   let shift = 0;
   for (;;) {
-    if (at >= b.length) throw new BlockError('truncated integer');
+    if (at >= end) throw new BlockError('truncated integer');
     const byte = b[at++]!;
     value += (byte & 0x7f) * 2 ** shift;
     shift += 7;
@@ -297,20 +347,60 @@ const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Arr
 /** Octets as text: ASCII (nearly every header) by the fast latin1 path, the rest as UTF-8. */
 function textOf(bytes: Uint8Array, from: number, to: number): string {
   for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) return utf8.decode(bytes.subarray(from, to));
-  return latin1Slice.call(bytes, from, to);
+  return to - from <= 8 ? shortText(bytes, from, to - from) : latin1Slice.call(bytes, from, to);
 }
 
-function readString(b: Uint8Array, at: number): { text: string; octets: number; next: number } {
-  if (at >= b.length) throw new BlockError('truncated string');
+const fromCharCode = String.fromCharCode;
+
+/**
+ * Up to 8 ASCII octets as a string, in one builtin call: a third of what
+ * the native latin1 slice costs for such short values (content-length,
+ * :status, small numbers), which are a good part of the literals.
+ */
+function shortText(b: Uint8Array, i: number, n: number): string {
+  switch (n) {
+    case 0:
+      return '';
+    case 1:
+      return fromCharCode(b[i]!);
+    case 2:
+      return fromCharCode(b[i]!, b[i + 1]!);
+    case 3:
+      return fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!);
+    case 4:
+      return fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!);
+    case 5:
+      return fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!);
+    case 6:
+      return fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!);
+    case 7:
+      return fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!);
+    default:
+      return fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, b[i + 7]!);
+  }
+}
+
+/** Where the string readString last read ended, and its decoded octets (no object per string). */
+let stringEnd = 0;
+let stringOctets = 0;
+
+/** The string literal at b[at] (the block ends at `blockEnd`); sets stringEnd and stringOctets. */
+function readString(b: Uint8Array, at: number, blockEnd: number): string {
+  if (at >= blockEnd) throw new BlockError('truncated string');
   const huffman = (b[at]! & 0x80) !== 0;
-  const length = readIntAt(b, at, 7);
+  const length = readIntAt(b, at, blockEnd, 7);
   const start = intEnd;
   const end = start + length;
-  if (end > b.length) throw new BlockError('string longer than the block');
-  if (!huffman) return { text: textOf(b, start, end), octets: length, next: end };
+  if (end > blockEnd) throw new BlockError('string longer than the block');
+  stringEnd = end;
+  if (!huffman) {
+    stringOctets = length;
+    return textOf(b, start, end);
+  }
   const bound = huffmanDecodedBound(length);
   if (scratch.length < bound) scratch = new Uint8Array(Math.max(bound, scratch.length * 2));
   const n = decodeHuffmanInto(b, start, end, scratch);
   if (n < 0) throw new BlockError('bad Huffman code');
-  return { text: textOf(scratch, 0, n), octets: n, next: end };
+  stringOctets = n;
+  return textOf(scratch, 0, n);
 }

@@ -44,25 +44,66 @@ export class TlsLayer {
     this.keylog = keylog;
   }
 
-  /** One batch of a capture's events in, the same batch with TLS handled out. */
-  transform(events: readonly SensorEvent[]): SensorEvent[] {
-    const out: SensorEvent[] = [];
-    for (const ev of events) {
-      if (ev.type === 'open') {
-        this.conns.set(ev.conn, {
-          open: ev, kind: 'undecided', firstClientBytes: [], held: [], next: { egress: 0, ingress: 0 }, plain: { egress: 0, ingress: 0 }, decryptedAny: false,
-        });
-        out.push(ev);
-      } else if (ev.type === 'data') {
-        this.onData(ev, out);
-      } else if (ev.type === 'close') {
-        this.end(ev.conn, out);
-        out.push(ev);
-      } else {
-        out.push(ev);
+  /**
+   * One batch of a capture's events in, the same batch with TLS handled
+   * out. A batch of plain connections only (nearly all of them) passes
+   * through as it is: it is returned itself, and a list of its own is made
+   * only from the first event that does not go on unchanged.
+   */
+  transform(events: readonly SensorEvent[]): readonly SensorEvent[] {
+    let out: SensorEvent[] | undefined;
+    // Indexed loops, not for...of: the optimising tier short of the top one
+    // (Maglev) allocates an iterator result per element.
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      if (out === undefined) {
+        if (this.passes(ev)) continue;
+        out = events.slice(0, i);
       }
+      this.handle(ev, out);
     }
-    return out;
+    return out ?? events;
+  }
+
+  /** Handles an event that goes on unchanged, alone, and says so; any other is left untouched (false). */
+  private passes(ev: SensorEvent): boolean {
+    switch (ev.type) {
+      case 'open':
+        this.track(ev);
+        return true;
+      case 'data': {
+        const s = this.conns.get(ev.conn);
+        return !s || s.kind === 'plain';
+      }
+      case 'close': {
+        const s = this.conns.get(ev.conn);
+        if (s && s.kind !== 'plain') return false;
+        this.conns.delete(ev.conn); // as end() does for a plain connection
+        return true;
+      }
+      default:
+        return true;
+    }
+  }
+
+  private handle(ev: SensorEvent, out: SensorEvent[]): void {
+    if (ev.type === 'open') {
+      this.track(ev);
+      out.push(ev);
+    } else if (ev.type === 'data') {
+      this.onData(ev, out);
+    } else if (ev.type === 'close') {
+      this.end(ev.conn, out);
+      out.push(ev);
+    } else {
+      out.push(ev);
+    }
+  }
+
+  private track(open: ConnOpenEvent): void {
+    this.conns.set(open.conn, {
+      open, kind: 'undecided', firstClientBytes: [], held: [], next: { egress: 0, ingress: 0 }, plain: { egress: 0, ingress: 0 }, decryptedAny: false,
+    });
   }
 
   /** End of the capture: what is still undecided is plain. */
