@@ -18,13 +18,10 @@ commands:
   run       spans from live traffic, as JSON Lines (root)
   replay    spans from a pcap, pcapng or recording, as JSON Lines
   bench     captures through the pipeline: throughput, memory, agreement with tshark
-  portal    the manifest portal              (not built yet: issue 9)
+  portal    the manifest portal: registers sensors, issues their certificates,
+            serves each cluster's manifest once (HTTPS)
 
 'hydrophone <command> --help' describes a command's options.`;
-
-const NOT_YET: Record<string, string> = {
-  portal: 'the portal is not built yet',
-};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -39,6 +36,9 @@ async function main(argv: string[]): Promise<number> {
       return replayCommand(rest);
     case 'bench':
       return benchCommand(rest);
+    case 'portal':
+      // Loaded only here: the sensor's own commands need none of the portal's certificate code.
+      return (await import('./portal.ts')).portalCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -46,7 +46,6 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      if (command in NOT_YET) throw new UsageError(`'${command}': ${NOT_YET[command]}`);
       throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
   }
 }

@@ -31,7 +31,7 @@ describe('CLI without privileges', () => {
     [['capture', '--attach', 'fentry'], /--attach must be one of auto, kprobe, tracepoint, got 'fentry'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['bench'], /bench needs at least one capture file/],
-    [['portal'], /'portal': the portal is not built yet/],
+    [['portal'], /portal needs the CA key's passphrase \(the key is stored encrypted\): give --ca-passphrase-file FILE or set \$HYDROPHONE_PORTAL_CA_PASSPHRASE/],
     [['replay', '--perspective', 'middle', 'x.pcap'], /--perspective must be one of server, client, got 'middle'/],
     [['replay'], /replay takes one file, got 0/],
   ])('hydrophone %j fails with a clear usage error', (args, message) => {

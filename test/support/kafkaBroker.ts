@@ -84,6 +84,12 @@ export interface StartOptions {
    * (the full JIT) back.
    */
   readonly extraJvmArgs?: readonly string[];
+  /**
+   * More CA certificates (PEM, one or several) the broker trusts for client
+   * certificates, beside its own CA: e.g. the portal's, whose sensor
+   * certificates the broker must then accept.
+   */
+  readonly extraClientCaPem?: string;
 }
 
 let installation: KafkaInstallation | string | undefined;
@@ -155,7 +161,7 @@ export async function startKafkaBroker(opts: StartOptions = {}): Promise<KafkaBr
   try {
     const storePassword = randomBytes(12).toString('hex');
     const [pki, [sslPort, saslPort, controllerPort]] = await Promise.all([
-      makePki(dir, keytoolOf(inst.java), storePassword),
+      makePki(dir, keytoolOf(inst.java), storePassword, pemBlocks(opts.extraClientCaPem ?? '')),
       threeFreePorts(),
     ]);
     const scram = { mechanism: 'SCRAM-SHA-512' as const, username: 'hydrophone', password: randomBytes(12).toString('hex') };
@@ -366,15 +372,20 @@ interface Pki {
 
 const run = promisify(execFile);
 
+/** Each certificate of a PEM bundle. */
+function pemBlocks(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
 /**
  * Two CAs, the broker's certificate (127.0.0.1/localhost, server and client
  * use) and a client certificate from the first, a client certificate from
  * the second: P-256 keys, valid two days. The broker's key and certificate
- * go into a PKCS12 keystore (openssl), the CA into a PKCS12 truststore
- * (keytool: Java trusts a PKCS12 certificate only with an attribute that
- * OpenSSL 3.0 cannot write).
+ * go into a PKCS12 keystore (openssl), the CA (and any extra client CAs)
+ * into a PKCS12 truststore (keytool: Java trusts a PKCS12 certificate only
+ * with an attribute that OpenSSL 3.0 cannot write).
  */
-async function makePki(dir: string, keytool: string, storePassword: string): Promise<Pki> {
+async function makePki(dir: string, keytool: string, storePassword: string, extraClientCas: readonly string[] = []): Promise<Pki> {
   const pkiDir = path.join(dir, 'pki');
   await mkdir(pkiDir);
   const f = (name: string) => path.join(pkiDir, name);
@@ -398,8 +409,16 @@ async function makePki(dir: string, keytool: string, storePassword: string): Pro
       await openssl(['pkcs12', '-export', '-in', f('broker.crt'), '-inkey', f('broker.key'), '-certfile', f('ca.crt'),
         '-name', 'broker', '-out', f('keystore.p12'), '-passout', `pass:${storePassword}`]);
     })(),
-    run(keytool, ['-importcert', '-noprompt', '-storetype', 'PKCS12', '-keystore', f('truststore.p12'), '-storepass', storePassword,
-      '-alias', 'ca', '-file', f('ca.crt')]),
+    (async () => {
+      const trust = (alias: string, file: string) => run(keytool, ['-importcert', '-noprompt', '-storetype', 'PKCS12', '-keystore', f('truststore.p12'),
+        '-storepass', storePassword, '-alias', alias, '-file', file]);
+      await trust('ca', f('ca.crt'));
+      // One at a time: each import rewrites the truststore.
+      for (const [i, pem] of extraClientCas.entries()) {
+        await writeFile(f(`extra-ca-${i}.crt`), `${pem}\n`);
+        await trust(`extra-ca-${i}`, f(`extra-ca-${i}.crt`));
+      }
+    })(),
     sign('ca', 'client', '/CN=hydrophone-test-client', clientExt),
     sign('other-ca', 'foreign', '/CN=hydrophone-test-foreign-client', clientExt),
   ]);

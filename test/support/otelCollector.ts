@@ -113,6 +113,11 @@ export interface StartOptions {
   readonly port?: number;
   /** Timeout for the collector to become ready, in ms (default 30 s: a loaded 2-core machine is slow). */
   readonly readyTimeoutMs?: number;
+  /**
+   * More CA certificates (PEM) the receiver trusts for client certificates,
+   * appended to its client_ca_file after `caPem` (with requireClientCert).
+   */
+  readonly extraClientCaPem?: string;
 }
 
 let binary: string | undefined;
@@ -181,10 +186,15 @@ export async function startOtelCollector(opts: StartOptions = {}): Promise<OtelC
     const password = opts.basicAuth?.password ?? randomBytes(12).toString('hex');
     const spansFile = path.join(dir, 'spans.jsonl');
     const configPath = path.join(dir, 'config.yaml');
+    let clientCaFile = pki.caFile;
+    if (opts.extraClientCaPem) {
+      clientCaFile = path.join(dir, 'client-ca-bundle.crt');
+      await writeFile(clientCaFile, `${pki.caPem.trimEnd()}\n${opts.extraClientCaPem.trimEnd()}\n`);
+    }
     await writeFile(configPath, collectorConfig({
       port, spansFile, user, password,
       certFile: pki.server.certFile, keyFile: pki.server.keyFile,
-      clientCaFile: requireClientCert ? pki.caFile : undefined,
+      clientCaFile: requireClientCert ? clientCaFile : undefined,
     }));
 
     const launch = async () => {
