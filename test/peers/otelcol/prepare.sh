@@ -19,14 +19,27 @@ set -eu
 # ocb's version: the core collector release of the components in builder.yaml.
 OCB_VERSION=v0.165.0
 build=1
-for arg in "$@"; do
-	case "$arg" in
-	--no-build) build="" ;;
-	*) echo "prepare-otelcol: unknown option $arg (known: --no-build)" >&2; exit 2 ;;
-	esac
-done
 here=$(cd "$(dirname "$0")" && pwd)
+# Other collectors (test/peers/gateway) are built by this same script from
+# their own manifest: where it is, the cache directory and output label,
+# the binary's name (ocb's dist.name) and the components it must list.
 manifest="$here/builder.yaml"
+name=otelcol
+binary_name=otelcol-hydrophone
+label=otelcol
+required="otlp file debug basicauth"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--no-build) build="" ;;
+	--manifest) manifest=$2; shift ;;
+	--name) name=$2; shift ;;
+	--binary) binary_name=$2; shift ;;
+	--label) label=$2; shift ;;
+	--components) required=$2; shift ;;
+	*) echo "prepare-otelcol: unknown option $1 (known: --no-build, --manifest F, --name N, --binary B, --label L, --components 'A B')" >&2; exit 2 ;;
+	esac
+	shift
+done
 cache=${HYDROPHONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hydrophone}
 
 go=$(command -v go || true)
@@ -47,26 +60,26 @@ export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOFLAGS="-buildvcs=f
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 goversion=$("$go" env GOVERSION)
 key=$( (echo "$goversion" && echo "$OCB_VERSION" && cat "$manifest") | sha256sum | cut -c1-16)
-dir="$cache/otelcol/$key"
-otelcol="$dir/otelcol-hydrophone"
+dir="$cache/$name/$key"
+otelcol="$dir/$binary_name"
 
 if [ -x "$otelcol" ]; then
-	echo "otelcol=$otelcol"
+	echo "$label=$otelcol"
 	exit 0
 fi
 if [ -z "$build" ]; then
-	echo "prepare-otelcol: the collector is not built for this builder.yaml and $goversion (run sh test/peers/otelcol/prepare.sh: a few minutes cold)" >&2
+	echo "prepare-otelcol: the $name collector is not built for $manifest and $goversion (run sh $0 without --no-build: a few minutes cold)" >&2
 	exit 3
 fi
 
 # One build at a time (two test runs starting together); the second finds
 # the first one's binary.
-mkdir -p "$cache/otelcol"
+mkdir -p "$cache/$name" "$cache/otelcol"
 if command -v flock >/dev/null 2>&1; then
-	exec 9>"$cache/otelcol/build.lock"
+	exec 9>"$cache/$name/build.lock"
 	flock 9
 	if [ -x "$otelcol" ]; then
-		echo "otelcol=$otelcol"
+		echo "$label=$otelcol"
 		exit 0
 	fi
 fi
@@ -95,19 +108,19 @@ if ! (cd "$src" && PATH="$(dirname "$go"):$PATH" TMPDIR="$dir/tmp" "$ocb" --conf
 	exit 1
 fi
 # The binary proves itself: every component the tests configure is in it.
-components=$("$src/otelcol-hydrophone" components 2>&1) || {
+components=$("$src/$binary_name" components 2>&1) || {
 	echo "$components" >&2
 	echo "prepare-otelcol: the built collector does not run" >&2
 	exit 1
 }
-for name in otlp file debug basicauth; do
-	echo "$components" | grep -q "name: $name\$" || {
-		echo "prepare-otelcol: the built collector has no $name component ($src/otelcol-hydrophone components)" >&2
+for component in $required; do
+	echo "$components" | grep -q "name: $component\$" || {
+		echo "prepare-otelcol: the built collector has no $component component ($src/$binary_name components)" >&2
 		exit 1
 	}
 done
 rm -rf "$dir/tmp"
-mv -f "$src/otelcol-hydrophone" "$otelcol.tmp.$$"
+mv -f "$src/$binary_name" "$otelcol.tmp.$$"
 mv -f "$otelcol.tmp.$$" "$otelcol"
 echo "prepare-otelcol: built $otelcol in $(( $(date +%s) - start )) s" >&2
-echo "otelcol=$otelcol"
+echo "$label=$otelcol"
