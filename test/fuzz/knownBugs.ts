@@ -1,0 +1,103 @@
+/**
+ * Bugs the fuzz properties found that are not fixed yet (those a property
+ * can meet again; the hangs and growth found by directed probes are only in
+ * regressions.test.ts). Each is pinned by
+ * an `it.fails` test in regressions.test.ts (its minimized input), so the
+ * properties do not stop at it again: a failure that matches a known bug
+ * is counted and reported (the test prints it; the bench lists it), not
+ * thrown. When a fix lands, its `it.fails` test fails ("expected to
+ * fail"): make it a plain `it` and delete the entry here.
+ *
+ * HYDROPHONE_FUZZ_STRICT=1 turns the tolerance off: every failure fails.
+ */
+
+export interface KnownBug {
+  readonly id: string;
+  /** The `it.fails` test in regressions.test.ts that pins it. */
+  readonly regression: string;
+  /** Failures that are this bug: their message (checks name the protocol in it)... */
+  readonly message: RegExp;
+  /** ...in these properties only (by name), when the message alone could be another bug. */
+  readonly properties?: RegExp;
+}
+
+export const KNOWN_BUGS: readonly KnownBug[] = [
+  {
+    id: 'http1-port-out-of-range',
+    regression: 'http1: a Host port beyond 65535 is not reported as server.port',
+    message: /(exchange \(http1\)|span \(http\/1\.[01]\)) (attribute )?server\.port is not/,
+  },
+  {
+    id: 'grpc-http2-port-out-of-range',
+    regression: 'http2: an :authority port beyond 65535 is not reported as server.port',
+    message: /(exchange \((http2|grpc)\)|span \((http\/2|grpc)\)) (attribute )?server\.port is not/,
+  },
+  {
+    id: 'http1-status-below-100',
+    regression: 'http1: a status line with a code below 100 is not a response',
+    message: /(exchange \(http1\)|span \(http\/1\.[01]\)) http\.response\.status_code is not/,
+  },
+  {
+    id: 'http2-status-below-100',
+    regression: 'http2: a :status below 100 is not a status',
+    message: /(exchange \((http2|grpc)\)|span \((http\/2|grpc)\)) http\.response\.status_code is not/,
+  },
+  {
+    id: 'http2-ends-before-it-starts',
+    regression: 'http2: a frame held while hunting does not end a stream opened after it',
+    message: /(exchange \((http2|grpc)\)|span \((http\/2|grpc)\)) ends before it starts/,
+  },
+  {
+    id: 'grpc-empty-name',
+    regression: 'grpc: a call with an empty :path is not named ""',
+    message: /(exchange \(grpc\)|span \(grpc\)) name is not a non-empty string/,
+  },
+  {
+    id: 'capture-allocates-claimed-length',
+    regression: 'captures: a block length of 60 MiB in a tiny file allocates nothing near it',
+    message: /allocated \d+ bytes at once .*a corrupt length was trusted/,
+  },
+  {
+    id: 'recording-header-not-an-object',
+    regression: 'recordings: a header line that is JSON but not an object is a RecordingError',
+    message: /threw TypeError: Cannot read properties of null \(reading 'format'\)/,
+  },
+  {
+    id: 'recording-events-unchecked',
+    regression: 'recordings: an event field of the wrong type or range is a RecordingError',
+    // A recording's conns, pids, ports and times reach spans as they are: only recordings make these
+    // (a conn that is a list crashes the span builder's id hash: "text.charCodeAt is not a function").
+    message: /the reader yielded an event whose|threw TypeError: text\.charCodeAt is not a function|span \([^)]*\) starts before the epoch|span \([^)]*\) (attribute )?(network\.peer\.port|client\.port|server\.port) is not|span \([^)]*\)( resource)? attribute \S+ is not a string, boolean or finite number/,
+    properties: /^recordings:/,
+  },
+];
+
+export const STRICT = process.env['HYDROPHONE_FUZZ_STRICT'] === '1';
+
+/** Known bugs hit so far in this process: property name -> bug id -> cases. */
+export const knownBugHits = new Map<string, Map<string, number>>();
+
+/** The known bug a failure of a property is, if any (never in strict mode). */
+export function knownBugOf(property: string, error: unknown): KnownBug | undefined {
+  if (STRICT) return undefined;
+  const text = error instanceof Error ? error.message : String(error);
+  return KNOWN_BUGS.find((b) => b.message.test(text) && (b.properties === undefined || b.properties.test(property)));
+}
+
+/** Counts a hit; returns whether the failure was a known bug (and so is tolerated). */
+export function toleratedAsKnownBug(property: string, error: unknown): boolean {
+  const bug = knownBugOf(property, error);
+  if (!bug) return false;
+  let hits = knownBugHits.get(property);
+  if (!hits) knownBugHits.set(property, (hits = new Map()));
+  hits.set(bug.id, (hits.get(bug.id) ?? 0) + 1);
+  return true;
+}
+
+/** "known bugs hit: http2-ends-before-it-starts x12 (regression: ...)", or '' when none. */
+export function knownBugReport(property: string): string {
+  const hits = knownBugHits.get(property);
+  if (!hits || hits.size === 0) return '';
+  const lines = [...hits].map(([id, n]) => `  ${id} x${n} (pinned by "${KNOWN_BUGS.find((b) => b.id === id)!.regression}")`);
+  return `${property}: cases that hit known bugs, tolerated:\n${lines.join('\n')}`;
+}

@@ -1,0 +1,113 @@
+/**
+ * What every exchange, span and counter must look like, whatever bytes
+ * produced it. Each check throws an Error naming the field and the value,
+ * so a fuzz failure says what was malformed, not only that something was.
+ */
+import type { Exchange, ParserStats } from '../../src/protocols/contract.ts';
+import type { Span } from '../../src/spans/span.ts';
+import type { TrackerStats } from '../../src/reassembly/connectionTracker.ts';
+
+/** What a fuzz property forbids happened (malformed output, a bound exceeded, an unexpected exception). */
+export class Violation extends Error {
+  override readonly name = 'Violation';
+}
+
+function fail(what: string, value: unknown): never {
+  const shown = typeof value === 'bigint' ? `${value}n` : JSON.stringify(value);
+  throw new Violation(`${what}: ${shown === undefined ? String(value) : shown.slice(0, 200)}`);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+const PROTOCOLS = new Set(['http1', 'http2', 'grpc']);
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '_OTHER']);
+/** Attributes that count bytes or messages. */
+const COUNT_ATTRIBUTES = [
+  'http.request.body.size', 'http.response.body.size',
+  'rpc.grpc.request.message_count', 'rpc.grpc.response.message_count',
+  'rpc.grpc.request.body.size', 'rpc.grpc.response.body.size',
+];
+const PORT_ATTRIBUTES = ['server.port', 'client.port', 'network.peer.port'];
+
+/** Attribute values a span may carry (OTLP AnyValue scalars), and the known ones in their ranges. */
+function checkAttributes(attributes: Readonly<Record<string, unknown>>, where: string): void {
+  for (const [key, value] of Object.entries(attributes)) {
+    if (typeof value === 'string' || typeof value === 'boolean') continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) fail(`${where} attribute ${key} is not a string, boolean or finite number`, value);
+  }
+  const method = attributes['http.request.method'];
+  if (method !== undefined && !METHODS.has(method as string)) fail(`${where} http.request.method is not a known method or _OTHER`, method);
+  for (const key of ['url.path', 'http.route', 'http.request.method_original', 'server.address']) {
+    const v = attributes[key];
+    if (v !== undefined && typeof v !== 'string') fail(`${where} ${key} is not a string`, v);
+  }
+  const status = attributes['http.response.status_code'];
+  // RFC 9110 15: three digits, 100-599 defined, 600-999 seen in the wild; never below 100.
+  if (status !== undefined && !(Number.isInteger(status) && (status as number) >= 100 && (status as number) <= 999)) {
+    fail(`${where} http.response.status_code is not an integer from 100 to 999`, status);
+  }
+  const grpcStatus = attributes['rpc.grpc.status_code'];
+  if (grpcStatus !== undefined && !isCount(grpcStatus)) fail(`${where} rpc.grpc.status_code is not a non-negative integer`, grpcStatus);
+  for (const key of COUNT_ATTRIBUTES) {
+    const v = attributes[key];
+    if (v !== undefined && !isCount(v)) fail(`${where} ${key} is not a non-negative integer`, v);
+  }
+  for (const key of PORT_ATTRIBUTES) {
+    const v = attributes[key];
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535)) fail(`${where} ${key} is not a port (0-65535)`, v);
+  }
+}
+
+/**
+ * An exchange as a parser emits it. Messages name it "exchange (<protocol>)"
+ * (knownBugs.ts tells failures apart by what they name).
+ */
+export function checkExchange(e: Exchange): void {
+  if (!PROTOCOLS.has(e.protocol)) fail('exchange protocol', e.protocol);
+  const what = `exchange (${e.protocol})`;
+  if (typeof e.name !== 'string' || e.name.length === 0) fail(`${what} name is not a non-empty string`, e.name);
+  if (typeof e.startNs !== 'bigint' || typeof e.endNs !== 'bigint') fail(`${what} times are not bigints`, [String(e.startNs), String(e.endNs)]);
+  if (e.endNs < e.startNs) fail(`${what} ends before it starts`, [String(e.startNs), String(e.endNs)]);
+  checkAttributes(e.attributes, what);
+  if (typeof e.error.server !== 'boolean' || typeof e.error.client !== 'boolean') fail(`${what} error flags are not booleans`, e.error);
+  if (e.error.message !== undefined && typeof e.error.message !== 'string') fail(`${what} error message`, e.error.message);
+  if (e.traceparent !== undefined && typeof e.traceparent !== 'string') fail(`${what} traceparent`, e.traceparent);
+  if (e.pairKey !== undefined && typeof e.pairKey !== 'string') fail(`${what} pairKey`, e.pairKey);
+}
+
+/** "grpc", "http/1.1", "http/2": the protocol a span's attributes say it is. */
+function spanProtocol(s: Span): string {
+  const a = s.attributes;
+  return String(a['rpc.system'] ?? `${a['network.protocol.name'] ?? '?'}/${a['network.protocol.version'] ?? '?'}`);
+}
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
+
+/** A span as the pipeline hands it to sinks. */
+export function checkSpan(s: Span): void {
+  const what = `span (${spanProtocol(s)})`;
+  if (!HEX32.test(s.traceId) || /^0+$/.test(s.traceId)) fail(`${what} traceId is not 32 hex digits, not all zero`, s.traceId);
+  if (!HEX16.test(s.spanId) || /^0+$/.test(s.spanId)) fail(`${what} spanId is not 16 hex digits, not all zero`, s.spanId);
+  if (s.parentSpanId !== '' && !HEX16.test(s.parentSpanId)) fail(`${what} parentSpanId is neither empty nor 16 hex digits`, s.parentSpanId);
+  if (typeof s.name !== 'string' || s.name.length === 0) fail(`${what} name is not a non-empty string`, s.name);
+  if (s.kind !== 2 && s.kind !== 3) fail(`${what} kind is neither SERVER (2) nor CLIENT (3)`, s.kind);
+  if (s.endTimeUnixNano < s.startTimeUnixNano) fail(`${what} ends before it starts`, [String(s.startTimeUnixNano), String(s.endTimeUnixNano)]);
+  if (s.startTimeUnixNano < 0n) fail(`${what} starts before the epoch`, String(s.startTimeUnixNano));
+  checkAttributes(s.attributes, what);
+  checkAttributes(s.resource, `${what} resource`);
+  if (![0, 1, 2].includes(s.status.code)) fail(`${what} status code`, s.status.code);
+}
+
+/** Parser counters: non-negative integers. */
+export function checkParserStats(stats: ParserStats, where: string): void {
+  for (const [key, value] of Object.entries(stats)) if (!isCount(value)) fail(`${where} parser stat ${key} is not a non-negative integer`, value);
+}
+
+/** Tracker counters: non-negative integers, connections within the limit. */
+export function checkTrackerStats(stats: TrackerStats, maxConnections: number): void {
+  for (const [key, value] of Object.entries(stats)) if (!isCount(value)) fail(`tracker stat ${key} is not a non-negative integer`, value);
+  if (stats.connections > maxConnections) fail(`tracker holds more connections than its limit ${maxConnections}`, stats.connections);
+}
