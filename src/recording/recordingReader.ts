@@ -20,6 +20,9 @@ function parseHeader(file: string, line: string | undefined): RecordingHeader {
   } catch {
     throw new RecordingError(`${file}: line 1 is not a recording header: not JSON (is this a recording made by 'hydrophone capture --out'?)`);
   }
+  if (h === null || typeof h !== 'object' || Array.isArray(h)) {
+    throw new RecordingError(`${file}: line 1 is not a recording header: JSON, but not an object (is this a recording made by 'hydrophone capture --out'?)`);
+  }
   if (h.format !== RECORDING_FORMAT) {
     throw new RecordingError(`${file}: line 1 is not a recording header (format ${JSON.stringify(h.format)}, expected "${RECORDING_FORMAT}")`);
   }

@@ -23,44 +23,14 @@ export interface KnownBug {
 
 export const KNOWN_BUGS: readonly KnownBug[] = [
   {
-    id: 'http1-port-out-of-range',
-    regression: 'http1: a Host port beyond 65535 is not reported as server.port',
-    message: /(exchange \(http1\)|span \(http\/1\.[01]\)) (attribute )?server\.port is not/,
-  },
-  {
-    id: 'grpc-http2-port-out-of-range',
-    regression: 'http2: an :authority port beyond 65535 is not reported as server.port',
-    message: /(exchange \((http2|grpc)\)|span \((http\/2|grpc)\)) (attribute )?server\.port is not/,
-  },
-  {
-    id: 'http1-status-below-100',
-    regression: 'http1: a status line with a code below 100 is not a response',
-    message: /(exchange \(http1\)|span \(http\/1\.[01]\)) http\.response\.status_code is not/,
-  },
-  {
-    id: 'http2-status-below-100',
-    regression: 'http2: a :status below 100 is not a status',
-    message: /(exchange \((http2|grpc)\)|span \((http\/2|grpc)\)) http\.response\.status_code is not/,
-  },
-  {
     id: 'http2-ends-before-it-starts',
     regression: 'http2: a frame held while hunting does not end a stream opened after it',
     message: /(exchange \((http2|grpc)\)|span \((http\/2|grpc)\)) ends before it starts/,
   },
   {
-    id: 'grpc-empty-name',
-    regression: 'grpc: a call with an empty :path is not named ""',
-    message: /(exchange \(grpc\)|span \(grpc\)) name is not a non-empty string/,
-  },
-  {
     id: 'capture-allocates-claimed-length',
     regression: 'captures: a block length of 60 MiB in a tiny file allocates nothing near it',
     message: /allocated \d+ bytes at once .*a corrupt length was trusted/,
-  },
-  {
-    id: 'recording-header-not-an-object',
-    regression: 'recordings: a header line that is JSON but not an object is a RecordingError',
-    message: /threw TypeError: Cannot read properties of null \(reading 'format'\)/,
   },
   {
     id: 'recording-events-unchecked',

@@ -114,7 +114,7 @@ export function grpcExchange(call: GrpcCall): Exchange {
   const message = call.grpcMessage !== undefined && call.grpcMessage !== '' ? percentDecode(call.grpcMessage) : failed ? reason : undefined;
   return {
     protocol: 'grpc',
-    name: parts ? `${parts.service}/${parts.method}` : (call.path ?? 'grpc'),
+    name: parts ? `${parts.service}/${parts.method}` : (call.path || 'grpc'),
     startNs: call.startNs,
     endNs: call.endNs,
     attributes,
@@ -152,9 +152,9 @@ export function splitAuthority(authority: string): { address: string; port?: num
   return { address: hostPort };
 }
 
-/** Whether text[from...] is one or more ASCII digits. */
+/** Whether text[from...] is a port: one to five ASCII digits, at most 65535. */
 function allDigits(text: string, from: number): boolean {
-  if (from >= text.length) return false;
+  if (from >= text.length || text.length - from > 5 || Number(text.slice(from)) > 65535) return false;
   for (let i = from; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x30 || c > 0x39) return false;

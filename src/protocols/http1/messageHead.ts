@@ -284,7 +284,8 @@ export function parseResponseHead(bytes: Uint8Array): ParseStep<ResponseHead> {
   const d0 = bytes[9]! - 0x30;
   const d1 = bytes[10]! - 0x30;
   const d2 = bytes[11]! - 0x30;
-  const statusOk = bytes[8] === 0x20 && d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && (lineEnd === 12 || bytes[12] === 0x20);
+  // The first digit of a status code is 1-5 in use and never 0 (RFC 9110 15): "000" is no status.
+  const statusOk = bytes[8] === 0x20 && d0 >= 1 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && (lineEnd === 12 || bytes[12] === 0x20);
   const headers = version && statusOk ? parseFields(bytes, lineEnds) : undefined;
   if (!version || !statusOk || !headers) return { kind: 'invalid', reason: 'malformed status line or header', skip: 1 };
   let reason = '';

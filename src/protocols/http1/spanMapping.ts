@@ -33,7 +33,9 @@ export function splitHost(host: string): HostParts {
 function parseHost(host: string): HostParts {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(host) ?? /^([^:]+)(?::(\d+))?$/.exec(host);
   if (!m) return { address: host };
-  return m[2] ? { address: m[1]!, port: Number(m[2]) } : { address: m[1]! };
+  // A port is at most 65535: anything else (fuzzing found 70000 and 400 nines) is reported as no port.
+  const port = m[2] && m[2].length <= 5 ? Number(m[2]) : NaN;
+  return port >= 0 && port <= 65535 ? { address: m[1]!, port } : { address: m[1]! };
 }
 
 export function pathOf(target: string): string {

@@ -123,5 +123,6 @@ function statusCode(v: string): number | undefined {
     if (d < 0 || d > 9) return undefined;
     n = n * 10 + d;
   }
-  return n;
+  // HTTP status codes are 100-599 in use and three digits by syntax; below 100 is not one.
+  return n >= 100 ? n : undefined;
 }
