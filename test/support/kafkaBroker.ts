@@ -186,10 +186,11 @@ export async function startKafkaBroker(opts: StartOptions = {}): Promise<KafkaBr
       '-cp', `${inst.classpath}/*`,
     ];
 
-    // A cluster id is 16 random bytes in URL-safe base64 without padding.
+    // A cluster id is 16 random bytes in URL-safe base64 without padding. One in 64 starts with '-',
+    // which the tool's argument parser takes for an option unless it is joined to its flag with '='.
     const clusterId = randomBytes(16).toString('base64url');
     const format = await runJava(inst.java, [...jvm, 'kafka.tools.StorageTool', 'format',
-      '--config', propsPath, '--cluster-id', clusterId, '--ignore-formatted',
+      '--config', propsPath, `--cluster-id=${clusterId}`, '--ignore-formatted',
       '--add-scram', `${scram.mechanism}=[name=${scram.username},password=${scram.password}]`]);
     if (format.code !== 0) throw new Error(`kafka.tools.StorageTool format exited with ${format.code}:\n${lastLines(format.output)}`);
 
