@@ -41,11 +41,14 @@ export function formatEndpoint(e: Endpoint): string {
   return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
 }
 
-export function parseEndpoint(s: string | undefined): Endpoint {
-  if (!s) return { address: '', port: 0 };
+export function parseEndpoint(s: unknown): Endpoint {
+  if (s === undefined || s === '') return { address: '', port: 0 };
+  if (typeof s !== 'string') throw new Error(`not an address:port: ${JSON.stringify(s)}`);
   const m = /^\[(.*)\]:(\d+)$/.exec(s) ?? /^([^:]*):(\d+)$/.exec(s);
   if (!m) throw new Error(`not an address:port: ${JSON.stringify(s)}`);
-  return { address: m[1]!, port: Number(m[2]) };
+  const port = Number(m[2]);
+  if (m[2]!.length > 5 || port > 65535) throw new Error(`port out of range (0-65535): ${JSON.stringify(s)}`);
+  return { address: m[1]!, port };
 }
 
 /** `conn` supplies comm/role/ends for data and close lines. */
@@ -86,43 +89,77 @@ function need<T>(v: T | undefined, field: string): T {
 }
 
 /** Parses one line's object back into an event; throws naming the bad field. */
+// A recording is a file anyone can hand the sensor: every field is checked
+// for type and range as it is read, so a damaged or hostile line stops the
+// replay with its line number instead of crashing the span builder or
+// hanging reassembly further on (both found by fuzzing).
+function count(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Error(`field "${field}" is not a count: ${JSON.stringify(v)}`);
+  return v;
+}
+function optCount(v: unknown, field: string, fallback: number): number {
+  return v === undefined ? fallback : count(v, field);
+}
+function text(v: unknown, field: string, nonEmpty = false): string {
+  if (typeof v !== 'string' || (nonEmpty && v === '')) throw new Error(`field "${field}" is not ${nonEmpty ? 'a non-empty string' : 'a string'}: ${JSON.stringify(v)}`);
+  return v;
+}
+function oneOf<T extends string>(v: unknown, field: string, values: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (!(values as readonly unknown[]).includes(v)) throw new Error(`field "${field}" is not one of ${values.join(', ')}: ${JSON.stringify(v)}`);
+  return v as T;
+}
+function flag(v: unknown, field: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new Error(`field "${field}" is not true or false: ${JSON.stringify(v)}`);
+  return v;
+}
+function nanoseconds(v: unknown, field: string): bigint {
+  const t = typeof v === 'number' ? String(v) : v;
+  if (typeof t !== 'string' || !/^\d{1,20}$/.test(t)) throw new Error(`field "${field}" is not a time in nanoseconds: ${JSON.stringify(v)}`);
+  return BigInt(t);
+}
+
 export function fromJsonEvent(j: JsonEvent): SensorEvent {
-  const tsNs = BigInt(need(j.ts, 'ts'));
+  const tsNs = nanoseconds(need(j.ts, 'ts'), 'ts');
   switch (j.type) {
     case 'connect':
     case 'accept':
       return {
-        type: 'open', tsNs, pid: need(j.pid, 'pid'), tid: j.tid ?? 0, conn: need(j.conn, 'conn'), fd: j.fd ?? -1,
-        comm: j.comm ?? '', role: (j.role ?? 'unknown') as ConnOpenEvent['role'],
-        origin: (j.origin ?? j.type) as ConnOpenEvent['origin'],
-        family: (j.family ?? 'ipv4') as ConnOpenEvent['family'],
-        local: parseEndpoint(j.local), remote: parseEndpoint(j.remote), cgroupId: BigInt(j.cgroup ?? '0'),
+        type: 'open', tsNs, pid: count(need(j.pid, 'pid'), 'pid'), tid: optCount(j.tid, 'tid', 0), conn: text(need(j.conn, 'conn'), 'conn', true),
+        fd: j.fd === undefined ? -1 : Number.isSafeInteger(j.fd) ? j.fd : count(j.fd, 'fd'),
+        comm: j.comm === undefined ? '' : text(j.comm, 'comm'), role: oneOf(j.role, 'role', ['client', 'server', 'unknown'] as const, 'unknown'),
+        origin: oneOf(j.origin, 'origin', ['connect', 'accept', 'existing'] as const, j.type),
+        family: oneOf(j.family, 'family', ['ipv4', 'ipv6', 'unix'] as const, 'ipv4'),
+        local: parseEndpoint(j.local), remote: parseEndpoint(j.remote), cgroupId: nanoseconds(j.cgroup ?? '0', 'cgroup'),
       };
     case 'data': {
-      const payload = Buffer.from(j.payload ?? '', 'base64');
+      const payload = Buffer.from(j.payload === undefined ? '' : text(j.payload, 'payload'), 'base64');
+      const len = count(need(j.len, 'len'), 'len');
+      if (payload.length > len) throw new Error(`field "payload" holds ${payload.length} bytes, more than len ${len}`);
       return {
-        type: 'data', tsNs, pid: need(j.pid, 'pid'), tid: j.tid ?? 0, conn: need(j.conn, 'conn'),
-        direction: need(j.direction, 'direction') === 'egress' ? 'egress' : 'ingress',
-        pos: need(j.pos, 'pos'), len: need(j.len, 'len'), payload, syscall: j.syscall ?? 'unknown',
-        afterLoss: j.afterLoss ?? false, lengthOnly: j.lengthOnly ?? false, tls: j.tls ?? false,
+        type: 'data', tsNs, pid: count(need(j.pid, 'pid'), 'pid'), tid: optCount(j.tid, 'tid', 0), conn: text(need(j.conn, 'conn'), 'conn', true),
+        direction: oneOf(need(j.direction, 'direction'), 'direction', ['egress', 'ingress'] as const, 'ingress'),
+        pos: count(need(j.pos, 'pos'), 'pos'), len, payload, syscall: j.syscall === undefined ? 'unknown' : text(j.syscall, 'syscall'),
+        afterLoss: flag(j.afterLoss, 'afterLoss'), lengthOnly: flag(j.lengthOnly, 'lengthOnly'), tls: flag(j.tls, 'tls'),
       };
     }
     case 'close':
       return {
-        type: 'close', tsNs, pid: need(j.pid, 'pid'), tid: j.tid ?? 0, conn: need(j.conn, 'conn'),
-        egressBytes: j.egressBytes ?? 0, ingressBytes: j.ingressBytes ?? 0,
+        type: 'close', tsNs, pid: count(need(j.pid, 'pid'), 'pid'), tid: optCount(j.tid, 'tid', 0), conn: text(need(j.conn, 'conn'), 'conn', true),
+        egressBytes: optCount(j.egressBytes, 'egressBytes', 0), ingressBytes: optCount(j.ingressBytes, 'ingressBytes', 0),
       };
     case 'lost':
       return {
-        type: 'lost', tsNs, reason: j.reason === 'ringbuf' ? 'ringbuf' : 'gap', conn: j.conn,
-        direction: j.direction === undefined ? undefined : j.direction === 'egress' ? 'egress' : 'ingress',
-        bytes: j.bytes, records: j.records,
+        type: 'lost', tsNs, reason: j.reason === 'ringbuf' ? 'ringbuf' : 'gap', conn: j.conn === undefined ? undefined : text(j.conn, 'conn', true),
+        direction: j.direction === undefined ? undefined : oneOf(j.direction, 'direction', ['egress', 'ingress'] as const, 'ingress'),
+        bytes: j.bytes === undefined ? undefined : count(j.bytes, 'bytes'), records: j.records === undefined ? undefined : count(j.records, 'records'),
       };
     case 'exec':
     case 'exit':
       return {
-        type: j.type, tsNs, pid: need(j.pid, 'pid'), tid: j.tid ?? 0, ppid: j.ppid ?? 0, comm: j.comm ?? '',
-        cgroupId: BigInt(j.cgroup ?? '0'),
+        type: j.type, tsNs, pid: count(need(j.pid, 'pid'), 'pid'), tid: optCount(j.tid, 'tid', 0), ppid: optCount(j.ppid, 'ppid', 0),
+        comm: j.comm === undefined ? '' : text(j.comm, 'comm'), cgroupId: nanoseconds(j.cgroup ?? '0', 'cgroup'),
       };
     default:
       throw new Error(`unknown event type ${JSON.stringify((j as { type: unknown }).type)}`);

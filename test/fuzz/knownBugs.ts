@@ -32,14 +32,6 @@ export const KNOWN_BUGS: readonly KnownBug[] = [
     regression: 'captures: a block length of 60 MiB in a tiny file allocates nothing near it',
     message: /allocated \d+ bytes at once .*a corrupt length was trusted/,
   },
-  {
-    id: 'recording-events-unchecked',
-    regression: 'recordings: an event field of the wrong type or range is a RecordingError',
-    // A recording's conns, pids, ports and times reach spans as they are: only recordings make these
-    // (a conn that is a list crashes the span builder's id hash: "text.charCodeAt is not a function").
-    message: /the reader yielded an event whose|threw TypeError: text\.charCodeAt is not a function|span \([^)]*\) starts before the epoch|span \([^)]*\) (attribute )?(network\.peer\.port|client\.port|server\.port) is not|span \([^)]*\)( resource)? attribute \S+ is not a string, boolean or finite number/,
-    properties: /^recordings:/,
-  },
 ];
 
 export const STRICT = process.env['HYDROPHONE_FUZZ_STRICT'] === '1';

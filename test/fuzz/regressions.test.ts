@@ -312,7 +312,7 @@ describe('recording reader', () => {
   // role/origin/family/direction one of their values; payload length <= len; ports
   // 0-65535 in parseEndpoint) and throw an Error naming the field; readRecording already
   // turns it into a RecordingError naming the line.
-  it.fails('recordings: an event field of the wrong type or range is a RecordingError', async () => {
+  it('recordings: an event field of the wrong type or range is a RecordingError', async () => {
     const data = { type: 'data', ts: '100', pid: 1, tid: 1, conn: 'c', direction: 'egress', pos: 0, len: 4, payload: Buffer.from('GET ').toString('base64') };
     const accept = { type: 'accept', ts: '50', pid: 1, tid: 1, conn: 'c', fd: 3, role: 'server', local: '10.0.0.1:80', remote: '10.0.0.2:40000' };
     const lines = [
@@ -333,7 +333,7 @@ describe('recording reader', () => {
   // Fixes: the fromJsonEvent checks above (len a count: a RecordingError); and, so no
   // source can hang the pipeline, in DirectionStream.flush() drop the first held event
   // (counted) when an iteration neither emits a gap nor delivers anything.
-  it.fails('recordings: a data line whose len is a string does not hang the replay', () => {
+  it('recordings: a data line whose len is a string does not hang the replay', () => {
     const file = scratchFile('regression-recording-hang');
     const data = { type: 'data', pid: 1, tid: 1, conn: 's', direction: 'ingress', payload: 'R0VUIA==' };
     writeScratch(file, `${[
@@ -360,7 +360,7 @@ describe('recording reader', () => {
   // it: `hydrophone replay` stops with "TypeError: text.charCodeAt is not a function"
   // when the server's first exchange completes. The same fix (conn must be a non-empty
   // string, in fromJsonEvent) makes it a RecordingError naming the line.
-  it.fails('recordings: a connect line whose conn is not a string stops the replay with a RecordingError', async () => {
+  it('recordings: a connect line whose conn is not a string stops the replay with a RecordingError', async () => {
     const lines = [
       header,
       { type: 'connect', ts: '40', pid: 2, tid: 2, conn: [[]], fd: 5, role: 'client', local: '10.0.0.2:40000', remote: '10.0.0.1:80' },
