@@ -12,7 +12,7 @@ import { startEnrichment } from '../enrichment/index.ts';
 import { IdGenerator } from '../spans/ids.ts';
 import { SINK_HELP, buildSinks } from './sinkOptions.ts';
 import { intOption } from './options.ts';
-import { untilStopped } from './liveOptions.ts';
+import { LIVE_HELP, untilStopped } from './liveOptions.ts';
 import { pipelineSummary } from './summary.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { UsageError } from './usageError.ts';
@@ -50,7 +50,6 @@ HYDROPHONE_OTLP_ENDPOINT, HYDROPHONE_CAPTURE_PORTS=80,443) or a flag; a flag
 wins over a variable, which wins over the file. --print-config shows the result.
 
   --print-config       print the effective configuration (secrets masked) and exit
-  --duration S         stop after S seconds
   --routes MODE        collapse (default: ids in paths become {id}, {uuid}, {hash},
                        {token}) or raw (paths as they are: high cardinality)
   --kubernetes MODE    auto (default: pod metadata when an in-cluster service
@@ -60,12 +59,7 @@ wins over a variable, which wins over the file. --print-config shows the result.
   --deleted-pod-grace S  seconds a deleted pod still names late spans (default 60)
   --command-line       put process.command_line on resources (off by default:
                        arguments can carry secrets)
-  --pid P              only these processes (repeat, or P1,P2)
-  --port N             only connections with this port at either end (repeat)
-  --capture-bytes N    payload bytes kept per syscall (default 16384, max 65536)
-  --ring-buffer-mb N   kernel ring buffer size, a power of two (default 16)
-  --attach KIND        auto | kprobe | tracepoint (default auto)
-  --unix               also trace Unix stream sockets
+${LIVE_HELP}
   --namespace NS       only spans of pods in these namespaces (repeat, or NS1,NS2)
   --exclude-namespace NS  no spans of pods in these namespaces
   --process NAME       only spans of these executables (process.executable.name)

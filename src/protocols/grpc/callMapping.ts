@@ -142,22 +142,28 @@ export function splitAuthority(authority: string): { address: string; port?: num
     if (close > 1) {
       if (close + 1 === hostPort.length) return { address: hostPort.slice(1, close) };
       if (hostPort.charCodeAt(close + 1) === 0x3a /* : */ && allDigits(hostPort, close + 2)) {
-        return { address: hostPort.slice(1, close), port: Number(hostPort.slice(close + 2)) };
+        return withPort(hostPort.slice(1, close), hostPort, close + 2);
       }
     }
   }
   const colon = hostPort.indexOf(':');
   if (colon < 0) return { address: hostPort };
-  if (allDigits(hostPort, colon + 1)) return { address: hostPort.slice(0, colon), port: Number(hostPort.slice(colon + 1)) };
+  if (allDigits(hostPort, colon + 1)) return withPort(hostPort.slice(0, colon), hostPort, colon + 1);
   return { address: hostPort };
 }
 
-/** Whether text[from...] is a port: one to five ASCII digits, at most 65535. */
+/** Whether text[from...] is one or more ASCII digits. */
 function allDigits(text: string, from: number): boolean {
-  if (from >= text.length || text.length - from > 5 || Number(text.slice(from)) > 65535) return false;
+  if (from >= text.length) return false;
   for (let i = from; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x30 || c > 0x39) return false;
   }
   return true;
+}
+
+/** The address with the port when text[from...] is one (at most 65535), else the address alone. */
+function withPort(address: string, text: string, from: number): { address: string; port?: number } {
+  const port = text.length - from <= 5 ? Number(text.slice(from)) : NaN;
+  return port <= 65535 ? { address, port } : { address };
 }
