@@ -12,6 +12,7 @@ import {
   type BackendEndpoints,
 } from '../portal/index.ts';
 import { intOption } from './options.ts';
+import { imageOverrideFromReference } from '../deploy/imageOverride.ts';
 import { UsageError } from './usageError.ts';
 
 export const CA_PASSPHRASE_ENV = 'HYDROPHONE_PORTAL_CA_PASSPHRASE';
@@ -44,6 +45,11 @@ Defaults for registrations that name no backend:
   --kafka-brokers B         Kafka brokers, host:port[,host:port...] (TLS)
   --kafka-topic T           with --kafka-brokers (default hydrophone-spans)
   --backend-ca FILE         CA bundle that signs the backends' server certificates
+Manifests:
+  --sensor-image IMAGE      the sensor image the manifests name, e.g. a mirror:
+                            registry.example.com/obs/hydrophone-sensor:0.1.0
+                            or pinned: ...hydrophone-sensor@sha256:<digest>
+                            (default: the image in deploy/base)
   --deploy-dir DIR          the kustomize base the manifests are rendered from
                             (default ${DEFAULT_DEPLOY_BASE})`;
 
@@ -69,6 +75,7 @@ export async function portalCommand(argv: string[]): Promise<number> {
       'kafka-topic': { type: 'string' },
       'backend-ca': { type: 'string' },
       'deploy-dir': { type: 'string' },
+      'sensor-image': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,6 +92,14 @@ export async function portalCommand(argv: string[]): Promise<number> {
   const certValidityDays = intOption('cert-days', values['cert-days'], 1, 3650) ?? 90;
   const tokenTtlHours = intOption('token-hours', values['token-hours'], 1, 24 * 30) ?? 24;
   const defaults = backendDefaults(values);
+  const sensorImage = values['sensor-image'];
+  if (sensorImage !== undefined) {
+    try {
+      imageOverrideFromReference('hydrophone-sensor', sensorImage, '--sensor-image');
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
 
   const paths = portalPaths(values['data-dir'] ?? defaultDataDir(), {
     ...(values.db ? { database: values.db } : {}),
@@ -107,6 +122,7 @@ export async function portalCommand(argv: string[]): Promise<number> {
     tokenTtlHours,
     ...(publicUrl ? { publicUrl } : {}),
     deployBaseDir: values['deploy-dir'] ?? DEFAULT_DEPLOY_BASE,
+    ...(sensorImage !== undefined ? { sensorImage } : {}),
     defaults,
   });
   process.stderr.write([

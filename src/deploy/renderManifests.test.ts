@@ -42,6 +42,8 @@ const addCap = (cap: string) => `|-
         path: /spec/template/spec/containers/0/securityContext/capabilities/add/-
         value: ${cap}`;
 const names = (dir: string) => renderManifests(dir).map(manifestId);
+/** The DaemonSet above with an image on its container. */
+const imaged = (image: string) => daemonSet.replace('        - name: agent\n', `        - name: agent\n          image: ${image}\n`);
 
 describe('renderManifests', () => {
   it('gathers resources in order: files of several documents (empty ones skipped) and directories with their own kustomization', () => {
@@ -84,7 +86,7 @@ patches:
 
   it.each<[string, Record<string, string>, RegExp]>([
     ['a key it does not implement', { 'kustomization.yaml': kustomization('namespace: other\nresources: [cm.yaml]\n'), 'cm.yaml': configMap('a') }, /namespace: not supported by this renderer/],
-    ['labels, images and generators', { 'kustomization.yaml': kustomization('labels: []\nimages: []\nconfigMapGenerator: []\n') }, /labels, images, configMapGenerator: not supported/],
+    ['labels and generators', { 'kustomization.yaml': kustomization('labels: []\nconfigMapGenerator: []\n') }, /labels, configMapGenerator: not supported/],
     ['a strategic merge patch', { 'kustomization.yaml': kustomization('resources: [ds.yaml]\npatches:\n  - target: {kind: DaemonSet, name: agent}\n    patch: |-\n      spec: {}\n'), 'ds.yaml': daemonSet }, /strategic merge patches are not supported/],
     ['a patch without a target', { 'kustomization.yaml': kustomization('resources: [ds.yaml]\npatches:\n  - patch: "[]"\n'), 'ds.yaml': daemonSet }, /needs a target/],
     ['a target by label selector', { 'kustomization.yaml': kustomization('resources: [ds.yaml]\npatches:\n  - target: {kind: DaemonSet, name: agent, labelSelector: a=b}\n    patch: "[]"\n'), 'ds.yaml': daemonSet }, /target labelSelector: not supported/],
@@ -103,8 +105,23 @@ patches:
     ['an octal-looking number (0400 is 256 to kubectl, 400 to YAML 1.2)', { 'kustomization.yaml': kustomization('resources: [a.yaml]\n'), 'a.yaml': 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nmode: 0400\n' }, /\/mode reads differently in YAML 1.1/],
     ['yes as a boolean (YAML 1.1 only)', { 'kustomization.yaml': kustomization('resources: [a.yaml]\n'), 'a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  on: yes\n' }, /reads differently in YAML 1.1/],
     ['invalid YAML', { 'kustomization.yaml': kustomization('resources: [a.yaml]\n'), 'a.yaml': 'apiVersion: v1\n  kind: [\n' }, /not valid YAML/],
+    ['an images entry that names no container image', { 'kustomization.yaml': kustomization('resources: [ds.yaml]\nimages:\n  - {name: agnet, newTag: "2"}\n'), 'ds.yaml': imaged('agent:1') }, /images: agnet names no container image/],
+    ['an images entry with both a tag and a digest', { 'kustomization.yaml': kustomization(`resources: [ds.yaml]\nimages:\n  - {name: agent, newTag: "2", digest: "sha256:${'a'.repeat(64)}"}\n`), 'ds.yaml': imaged('agent:1') }, /images\[0\]: give newTag or digest, not both/],
+    ['an images entry with a key kustomize has but this renderer does not', { 'kustomization.yaml': kustomization('resources: [ds.yaml]\nimages:\n  - {name: agent, tagSuffix: x}\n'), 'ds.yaml': imaged('agent:1') }, /tagSuffix: not supported/],
   ])('refuses %s', (_, files, message) => {
     expect(() => renderManifests(tree(files))).toThrow(message);
+  });
+
+  it('applies images after the patches, in an overlay, leaving the base alone', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    const dir = tree({
+      'overlay/kustomization.yaml': kustomization(`resources: [../base]\nimages:\n  - name: agent\n    newName: registry.example.com:5000/team/agent\n    digest: ${digest}\n`),
+      'base/kustomization.yaml': kustomization('resources: [ds.yaml]\n'),
+      'base/ds.yaml': imaged('agent:0.1.0'),
+    });
+    const image = (dir: string) => (renderManifests(dir)[0] as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+    expect(image(path.join(dir, 'overlay'))).toBe(`registry.example.com:5000/team/agent@${digest}`);
+    expect(image(path.join(dir, 'base'))).toBe('agent:0.1.0');
   });
 
   it('accepts what reads the same in YAML 1.1 and 1.2 (quoted, or plainly decimal)', () => {

@@ -9,8 +9,10 @@
  *     kustomization has gathered so far;
  *   - patches: JSON Patch (RFC 6902, jsonPatch.ts), inline or in a file,
  *     on the objects a target selects by kind and name (and optionally
- *     group, version, namespace).
- * Anything else in a kustomization (namespace, labels, images, generators,
+ *     group, version, namespace);
+ *   - images: container images renamed, retagged or pinned to a digest
+ *     (imageOverride.ts), applied after the patches, as kustomize does.
+ * Anything else in a kustomization (namespace, labels, generators,
  * strategic merge patches, remote bases...) is refused by name, so the
  * renderer can never quietly disagree with kustomize. So is a plain YAML
  * scalar that YAML 1.1 (what kubectl's parser follows) and YAML 1.2 (ours)
@@ -21,6 +23,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { applyJsonPatch, parseJsonPatch } from './jsonPatch.ts';
+import { applyImageOverrides, ImageOverrideError, parseImageOverride, unmatchedOverrides } from './imageOverride.ts';
 
 /** One Kubernetes object as a manifest holds it. */
 export interface KubeManifest {
@@ -36,7 +39,7 @@ const KUSTOMIZATION_FILE = 'kustomization.yaml';
 const API_VERSIONS = { Kustomization: 'kustomize.config.k8s.io/v1beta1', Component: 'kustomize.config.k8s.io/v1alpha1' } as const;
 type KustomizationKind = keyof typeof API_VERSIONS;
 /** The kustomization keys this renderer implements; any other is refused. */
-export const KUSTOMIZATION_KEYS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'resources', 'components', 'patches']);
+export const KUSTOMIZATION_KEYS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'resources', 'components', 'patches', 'images']);
 const PATCH_KEYS = new Set(['patch', 'path', 'target']);
 const TARGET_KEYS = new Set(['kind', 'name', 'group', 'version', 'namespace']);
 
@@ -76,6 +79,19 @@ function build(dir: string, expected: KustomizationKind, start: readonly KubeMan
   const patches = k.patches ?? [];
   if (!Array.isArray(patches)) throw new KustomizeError(`${file}: patches must be a list`);
   for (const [i, p] of patches.entries()) objects = applyPatch(objects, p, `${file}: patches[${i}]`, dir);
+  const images = k.images ?? [];
+  if (!Array.isArray(images)) throw new KustomizeError(`${file}: images must be a list`);
+  let overrides;
+  try {
+    overrides = images.map((entry, i) => parseImageOverride(entry, `${file}: images[${i}]`));
+  } catch (err) {
+    if (err instanceof ImageOverrideError) throw new KustomizeError(err.message);
+    throw err;
+  }
+  // kustomize lets an entry that matches nothing pass; refused here, as a patch target is.
+  const unmatched = unmatchedOverrides(objects, overrides);
+  if (unmatched.length) throw new KustomizeError(`${file}: images: ${unmatched.map((o) => o.name).join(', ')} names no container image here`);
+  objects = applyImageOverrides(objects, overrides);
   return objects;
 }
 

@@ -17,7 +17,7 @@ import { portalRequestHandler } from './httpApi.ts';
 import { openPortalCa, type PortalCa } from './portalCa.ts';
 import type { PortalPaths } from './portalPaths.ts';
 import { PortalService } from './portalService.ts';
-import { sensorPodWiring } from './sensorManifest.ts';
+import { sensorPodWiring, withSensorImage } from './sensorManifest.ts';
 import type { BackendEndpoints } from './sensorRegistry.ts';
 import { issueServerCertificate } from './serverCertificate.ts';
 
@@ -33,6 +33,8 @@ export interface PortalConfig {
   /** https://host[:port] operators reach the portal at (behind a load balancer, say); default from the listen address. */
   readonly publicUrl?: string;
   readonly deployBaseDir: string;
+  /** The sensor image the manifests name instead of deploy/base's (a mirror, a pinned digest). */
+  readonly sensorImage?: string;
   readonly defaults: BackendEndpoints;
   /** Audit lines and errors; default stderr. */
   readonly log?: (line: string) => void;
@@ -56,8 +58,9 @@ const SERVER_CERT_RENEW_MS = 24 * 3_600_000;
 
 export async function startPortal(config: PortalConfig): Promise<RunningPortal> {
   const log = config.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const base = renderManifests(config.deployBaseDir);
-  sensorPodWiring(base); // the base must have what the manifest fills in
+  const rendered = renderManifests(config.deployBaseDir);
+  sensorPodWiring(rendered); // the base must have what the manifest fills in
+  const base = config.sensorImage === undefined ? rendered : withSensorImage(rendered, config.sensorImage, '--sensor-image');
   const { ca, created } = await openPortalCa({ certFile: config.paths.caCert, keyFile: config.paths.caKey }, config.caPassphrase);
   const db = openPortalDatabase(config.paths.database);
   let server: Server | undefined;

@@ -13,7 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { renderManifests, type KubeManifest } from '../deploy/renderManifests.ts';
 import { loadConfig } from '../config/loadConfig.ts';
 import { DEFAULT_DEPLOY_BASE } from './portalPaths.ts';
-import { sensorManifestObjects, sensorManifestYaml, sensorPodWiring, type SensorManifestInput } from './sensorManifest.ts';
+import { sensorManifestObjects, sensorManifestYaml, sensorPodWiring, withSensorImage, type SensorManifestInput } from './sensorManifest.ts';
 import type { SensorRecord } from './sensorRegistry.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'hp-manifest-'));
@@ -107,5 +107,15 @@ describe('the sensor manifest', () => {
     const v12 = read('1.2');
     expect(read('1.1')).toEqual(v12);
     expect(v12).toEqual(sensorManifestObjects(input({ ...BOTH, otlpEndpoint: 'yes:4317' })));
+  });
+
+  it('carries the sensor image the portal was given, and nothing else changes', () => {
+    const imageOf = (objects: readonly KubeManifest[]) => JSON.stringify(objects.find((o) => o.kind === 'DaemonSet')).match(/"image":"([^"]*)"/)![1];
+    expect(imageOf(base)).toMatch(/^hydrophone-sensor:/);
+    const digest = `sha256:${'5e'.repeat(32)}`;
+    const moved = withSensorImage(base, `registry.acme.example/obs/hydrophone-sensor@${digest}`, '--sensor-image');
+    expect(imageOf(sensorManifestObjects({ ...input(BOTH), base: moved }))).toBe(`registry.acme.example/obs/hydrophone-sensor@${digest}`);
+    expect(JSON.stringify(moved).replace(/"image":"[^"]*"/, '')).toBe(JSON.stringify(base).replace(/"image":"[^"]*"/, ''));
+    expect(() => withSensorImage(base, 'Registry/Sensor', '--sensor-image')).toThrow(/--sensor-image 'Registry\/Sensor'.*not an image name/);
   });
 });

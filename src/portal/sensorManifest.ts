@@ -14,6 +14,7 @@
 import path from 'node:path';
 import { Document, parseDocument, parse as parseYaml, type YAMLSeq } from 'yaml';
 import type { KubeManifest } from '../deploy/renderManifests.ts';
+import { applyImageOverrides, imageOverrideFromReference, ImageOverrideError, splitImage } from '../deploy/imageOverride.ts';
 import { sensorConfigSchema } from '../config/sensorConfig.ts';
 import type { SensorRecord } from './sensorRegistry.ts';
 
@@ -71,6 +72,24 @@ export function sensorPodWiring(base: readonly KubeManifest[]): SensorPodWiring 
     secretName: secretVolume.secret!.secretName,
     tlsDir,
   };
+}
+
+/**
+ * The rendered base with the sensor container's image replaced by
+ * `reference` (registry/name:tag or registry/name@sha256:...), as an
+ * operator's mirror or a pinned digest needs; `where` names the option in errors.
+ */
+export function withSensorImage(base: readonly KubeManifest[], reference: string, where: string): KubeManifest[] {
+  sensorPodWiring(base);
+  const ds = base.find((o) => o.kind === 'DaemonSet')!;
+  const image = (ds as { spec?: { template?: { spec?: { containers?: { image?: unknown }[] } } } }).spec?.template?.spec?.containers?.[0]?.image;
+  if (typeof image !== 'string') throw new ManifestError('the sensor container has no image in deploy/base');
+  try {
+    return applyImageOverrides(base, [imageOverrideFromReference(splitImage(image).name, reference, where)]);
+  } catch (err) {
+    if (err instanceof ImageOverrideError) throw new ManifestError(err.message);
+    throw err;
+  }
 }
 
 interface PodSpec {

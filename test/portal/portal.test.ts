@@ -8,9 +8,9 @@
  * The `hydrophone portal` command itself is started once as a process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -295,13 +295,21 @@ describe.skipIf(kubeSkip)('kubectl apply -f sensor.yaml, on a real kube-apiserve
 });
 
 describe('hydrophone portal (the command)', () => {
+  it('refuses a --sensor-image that is not an image reference, before it makes anything', () => {
+    const r = spawnSync(path.join(projectRoot, 'bin/hydrophone'), ['portal', '--data-dir', path.join(work, 'never'), '--sensor-image', 'Registry/Sensor:1'],
+      { encoding: 'utf8', env: { ...process.env, HYDROPHONE_PORTAL_CA_PASSPHRASE: 'a passphrase long enough' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--sensor-image 'Registry\/Sensor:1'.*not an image name/);
+    expect(existsSync(path.join(work, 'never'))).toBe(false);
+  });
+
   it('starts from its flags, makes its CA and admin token in the data directory, serves, and stops on SIGTERM', async () => {
     const dataDir = path.join(work, 'cli-data');
     const passFile = path.join(work, 'cli-pass');
     writeFileSync(passFile, 'a passphrase for the cli test\n');
     const port = await freePort();
     const child = spawn(path.join(projectRoot, 'bin/hydrophone'), ['portal', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--ca-passphrase-file', passFile,
-      '--otlp-endpoint', 'otlp.example.com:4317', '--cert-days', '7'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HYDROPHONE_PORTAL_ADMIN_TOKEN: '' } });
+      '--otlp-endpoint', 'otlp.example.com:4317', '--cert-days', '7', '--sensor-image', 'registry.example.com/obs/hydrophone-sensor:9.9.9'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HYDROPHONE_PORTAL_ADMIN_TOKEN: '' } });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     try {
@@ -319,6 +327,10 @@ describe('hydrophone portal (the command)', () => {
       expect(res.status, res.text).toBe(201);
       const reg = res.json<Registered>();
       expect(new Date(reg.certificate.notAfter).getTime() - Date.now()).toBeLessThan(7 * 86_400_000 + 60_000);
+      const manifest = await httpsCall(`https://127.0.0.1:${port}${manifestPath(reg.uuid)}?token=${reg.downloadToken}`, ca, 'GET', {});
+      expect(manifest.status, manifest.text).toBe(200);
+      const ds = manifestObjects(manifest.text).find((o) => o.kind === 'DaemonSet');
+      expect(JSON.stringify(ds).match(/"image":"([^"]*)"/)?.[1]).toBe('registry.example.com/obs/hydrophone-sensor:9.9.9');
     } finally {
       child.kill('SIGTERM');
       if (child.exitCode === null) await once(child, 'exit');
