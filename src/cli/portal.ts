@@ -39,6 +39,11 @@ from the portal's own CA, and serves each sensor's manifest once, for
   --tls-cert F --tls-key F  the portal's HTTPS certificate and key (default:
                             issued by the portal CA, renewed daily)
   --cert-days N             validity of sensor certificates (default 90)
+  --crl-listen HOST:PORT    also serve the CRL over plain HTTP here (RFC 5280
+                            style: it is signed), and name it in every sensor
+                            certificate as its CRL distribution point
+  --crl-url URL             the distribution point to name instead (where the
+                            CRL is published; default: the --crl-listen one)
   --token-hours N           validity of one-time download tokens (default 24)
 Defaults for registrations that name no backend:
   --otlp-endpoint E         OTLP/gRPC receiver, host:port (TLS)
@@ -76,6 +81,8 @@ export async function portalCommand(argv: string[]): Promise<number> {
       'backend-ca': { type: 'string' },
       'deploy-dir': { type: 'string' },
       'sensor-image': { type: 'string' },
+      'crl-listen': { type: 'string' },
+      'crl-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -92,6 +99,7 @@ export async function portalCommand(argv: string[]): Promise<number> {
   const certValidityDays = intOption('cert-days', values['cert-days'], 1, 3650) ?? 90;
   const tokenTtlHours = intOption('token-hours', values['token-hours'], 1, 24 * 30) ?? 24;
   const defaults = backendDefaults(values);
+  const crl = crlOptions(values['crl-listen'], values['crl-url']);
   const sensorImage = values['sensor-image'];
   if (sensorImage !== undefined) {
     try {
@@ -123,6 +131,7 @@ export async function portalCommand(argv: string[]): Promise<number> {
     ...(publicUrl ? { publicUrl } : {}),
     deployBaseDir: values['deploy-dir'] ?? DEFAULT_DEPLOY_BASE,
     ...(sensorImage !== undefined ? { sensorImage } : {}),
+    ...(crl ? { crl } : {}),
     defaults,
   });
   process.stderr.write([
@@ -130,6 +139,7 @@ export async function portalCommand(argv: string[]): Promise<number> {
     `  CA ${portal.ca.files.certFile}${portal.caCreated ? ' (made now)' : ''}, SHA-256 ${portal.ca.fingerprint256}`,
     `  admin token: ${generated ? `made now, in ${credential.source}` : credential.source}`,
     `  data: ${paths.database}`,
+    ...(portal.crlUrl !== undefined ? [`  CRL distribution point in certificates: ${portal.crlUrl}`] : []),
     '',
   ].join('\n'));
 
@@ -140,6 +150,23 @@ export async function portalCommand(argv: string[]): Promise<number> {
   });
   await portal.close();
   return 0;
+}
+
+function crlOptions(listenText: string | undefined, urlText: string | undefined): { listen?: { host: string; port: number }; url?: string } | undefined {
+  if (listenText === undefined && urlText === undefined) return undefined;
+  if (urlText !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(urlText);
+    } catch {
+      throw new UsageError(`--crl-url must be an http:// or https:// URL, got '${urlText}'`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--crl-url must be an http:// or https:// URL, got '${urlText}'`);
+  }
+  return {
+    ...(listenText !== undefined ? { listen: parseListen(listenText, '--crl-listen') } : {}),
+    ...(urlText !== undefined ? { url: urlText } : {}),
+  };
 }
 
 function readPassphrase(file: string | undefined): string {
@@ -166,12 +193,12 @@ function readPassphrase(file: string | undefined): string {
   return passphrase;
 }
 
-function parseListen(text: string): { host: string; port: number } {
+function parseListen(text: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`--listen must be HOST:PORT (an IPv6 address in brackets), got '${text}'`);
+  if (!m || port > 65535) throw new UsageError(`${flag} must be HOST:PORT (an IPv6 address in brackets), got '${text}'`);
   const host = m[1] ?? (m[2] || '0.0.0.0');
-  if (m[1] !== undefined && isIP(host) !== 6) throw new UsageError(`--listen: '${host}' in brackets is not an IPv6 address`);
+  if (m[1] !== undefined && isIP(host) !== 6) throw new UsageError(`${flag}: '${host}' in brackets is not an IPv6 address`);
   return { host, port };
 }
 

@@ -17,6 +17,7 @@
  * nothing about which sensors exist. The admin token goes in
  * `Authorization: Bearer`; the download token there or in `?token=`.
  */
+import { crlHttpReply } from './revocationList.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminCredential } from './adminToken.ts';
 import type { AuditLog } from './auditLog.ts';
@@ -114,11 +115,7 @@ export function portalRequestHandler(api: PortalApi): (req: IncomingMessage, res
     {
       method: 'GET', pattern: /^\/api\/v1\/crl$/, name: 'GET /api/v1/crl', access: 'public',
       async handle(r) {
-        const crl = await service.revocationList();
-        const headers = { 'last-modified': crl.thisUpdate.toUTCString(), expires: crl.nextUpdate.toUTCString() };
-        return r.query.get('format') === 'pem'
-          ? { status: 200, body: crl.pem, type: 'application/x-pem-file', headers }
-          : { status: 200, body: crl.der, type: 'application/pkix-crl', headers };
+        return { status: 200, ...crlHttpReply(await service.revocationList(), r.query.get('format')) };
       },
     },
     {

@@ -18,6 +18,7 @@ import { openPortalCa, type PortalCa } from './portalCa.ts';
 import type { PortalPaths } from './portalPaths.ts';
 import { PortalService } from './portalService.ts';
 import { sensorPodWiring, withSensorImage } from './sensorManifest.ts';
+import { CRL_PATH, startCrlServer, type CrlServer } from './crlServer.ts';
 import type { BackendEndpoints } from './sensorRegistry.ts';
 import { issueServerCertificate } from './serverCertificate.ts';
 
@@ -33,6 +34,12 @@ export interface PortalConfig {
   /** https://host[:port] operators reach the portal at (behind a load balancer, say); default from the listen address. */
   readonly publicUrl?: string;
   readonly deployBaseDir: string;
+  /**
+   * Publishing the CRL: `listen` serves it over plain HTTP; `url` is what
+   * every certificate names as its CRL distribution point (default: this
+   * listener at the public host). Without either, certificates name none.
+   */
+  readonly crl?: { readonly listen?: { readonly host: string; readonly port: number }; readonly url?: string };
   /** The sensor image the manifests name instead of deploy/base's (a mirror, a pinned digest). */
   readonly sensorImage?: string;
   readonly defaults: BackendEndpoints;
@@ -45,6 +52,8 @@ export interface RunningPortal {
   /** The public URL, without a trailing slash. */
   readonly url: string;
   readonly port: number;
+  /** The CRL distribution point written into certificates, if any. */
+  readonly crlUrl?: string;
   readonly ca: PortalCa;
   /** Whether this start made the CA. */
   readonly caCreated: boolean;
@@ -64,6 +73,7 @@ export async function startPortal(config: PortalConfig): Promise<RunningPortal> 
   const { ca, created } = await openPortalCa({ certFile: config.paths.caCert, keyFile: config.paths.caKey }, config.caPassphrase);
   const db = openPortalDatabase(config.paths.database);
   let server: Server | undefined;
+  let crlServer: CrlServer | undefined;
   let renewal: NodeJS.Timeout | undefined;
   try {
     const audit = new AuditLog(db, log, config.now);
@@ -89,12 +99,19 @@ export async function startPortal(config: PortalConfig): Promise<RunningPortal> 
       });
     });
     const port = (server.address() as AddressInfo).port;
-    const url = (config.publicUrl ?? `https://${isIP(publicHost) === 6 ? `[${publicHost}]` : publicHost}:${port}`).replace(/\/+$/, '');
-    const service = new PortalService({
+    const hostInUrl = isIP(publicHost) === 6 ? `[${publicHost}]` : publicHost;
+    const url = (config.publicUrl ?? `https://${hostInUrl}:${port}`).replace(/\/+$/, '');
+    let service: PortalService | undefined;
+    if (config.crl?.listen) {
+      crlServer = await startCrlServer(config.crl.listen, () => service!.revocationList(), log);
+    }
+    const crlUrl = config.crl?.url ?? (crlServer ? `http://${hostInUrl}:${crlServer.port}${CRL_PATH}` : undefined);
+    service = new PortalService({
       db, ca, base, audit,
       certValidityDays: config.certValidityDays,
       tokenTtlMs: config.tokenTtlHours * 3_600_000,
       publicUrl: url,
+      ...(crlUrl !== undefined ? { crlUrl } : {}),
       defaults: config.defaults,
       ...(config.now ? { now: config.now } : {}),
     });
@@ -112,11 +129,14 @@ export async function startPortal(config: PortalConfig): Promise<RunningPortal> 
     }
 
     let closing: Promise<void> | undefined;
+    const crl = crlServer;
     return {
       url, port, ca, caCreated: created, service, audit,
+      ...(crlUrl !== undefined ? { crlUrl } : {}),
       close() {
         closing ??= new Promise<void>((resolve) => {
           clearInterval(renewal);
+          void crl?.close();
           s.close(() => {
             db.close();
             resolve();
@@ -128,6 +148,7 @@ export async function startPortal(config: PortalConfig): Promise<RunningPortal> 
     };
   } catch (err) {
     clearInterval(renewal);
+    void crlServer?.close();
     server?.close();
     db.close();
     throw err;

@@ -28,6 +28,8 @@ export interface PortalServiceOptions {
   readonly tokenTtlMs: number;
   /** https://host:port the operators reach the portal at; manifest URLs start with it. */
   readonly publicUrl: string;
+  /** The CRL's URL written into every certificate issued (its distribution point), if the CRL is published. */
+  readonly crlUrl?: string;
   /** Backends for registrations that name none. */
   readonly defaults: BackendEndpoints;
   readonly now?: () => Date;
@@ -111,7 +113,7 @@ export class PortalService {
     const r = checked.value;
     const uuid = randomUUID();
     const now = this.now();
-    const issued = await issueSensorCertificate(this.o.ca, { uuid, tenant: r.tenant, validityDays: this.o.certValidityDays, now });
+    const issued = await issueSensorCertificate(this.o.ca, { uuid, tenant: r.tenant, validityDays: this.o.certValidityDays, ...(this.o.crlUrl !== undefined ? { crlUrl: this.o.crlUrl } : {}), now });
     const sensor: SensorRecord = {
       uuid, tenant: r.tenant, clusterName: r.clusterName, backends: r.backends, status: 'active',
       certSerial: issued.serial, certNotAfter: issued.notAfter, createdAt: now,
@@ -140,7 +142,7 @@ export class PortalService {
     if (!sensor) return { kind: 'not-found' };
     if (sensor.status === 'revoked') return { kind: 'revoked' };
     const now = this.now();
-    const issued = await issueSensorCertificate(this.o.ca, { uuid, tenant: sensor.tenant, validityDays: this.o.certValidityDays, now });
+    const issued = await issueSensorCertificate(this.o.ca, { uuid, tenant: sensor.tenant, validityDays: this.o.certValidityDays, ...(this.o.crlUrl !== undefined ? { crlUrl: this.o.crlUrl } : {}), now });
     const done = inTransaction(this.o.db, () => {
       // Checked again inside the transaction: a revocation may have come in during the signing.
       if (this.registry.sensor(uuid)?.status !== 'active') return undefined;

@@ -58,3 +58,11 @@ function derInteger(n: number): ArrayBuffer {
   if (bytes.length === 0 || bytes[0]! & 0x80) bytes.unshift(0);
   return new Uint8Array([0x02, bytes.length, ...bytes]).buffer;
 }
+
+/** How the CRL goes out over HTTP (the API's and the plain CRL listener's): DER by default, PEM on request. */
+export function crlHttpReply(crl: RevocationList, format: string | null): { body: Buffer | string; type: string; headers: Record<string, string> } {
+  const headers = { 'last-modified': crl.thisUpdate.toUTCString(), expires: crl.nextUpdate.toUTCString() };
+  return format === 'pem'
+    ? { body: crl.pem, type: 'application/x-pem-file', headers }
+    : { body: crl.der, type: 'application/pkix-crl', headers };
+}

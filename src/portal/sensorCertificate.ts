@@ -7,7 +7,10 @@
  *   - URI SAN `urn:hydrophone:sensor:<uuid>`: the stable machine-readable
  *     name, for authorization rules that match SANs;
  *   - extendedKeyUsage clientAuth only and keyUsage digitalSignature: the
- *     certificate cannot serve TLS for a server nor sign anything else.
+ *     certificate cannot serve TLS for a server nor sign anything else;
+ *   - when the portal publishes its CRL at a URL, a CRL distribution point
+ *     naming it: a verifier that follows them (the JVM's, with
+ *     com.sun.security.enableCRLDP) then refuses a revoked sensor by itself.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { PortalCa } from './portalCa.ts';
@@ -28,6 +31,8 @@ export interface SensorCertificateRequest {
   readonly uuid: string;
   readonly tenant: string;
   readonly validityDays: number;
+  /** Where the portal's CRL can be fetched (http://...): written as the certificate's CRL distribution point. */
+  readonly crlUrl?: string;
   readonly now?: Date;
 }
 
@@ -68,6 +73,7 @@ export async function issueSensorCertificate(ca: PortalCa, req: SensorCertificat
       new x509.SubjectAlternativeNameExtension([{ type: 'url', value: sensorUri(req.uuid) }], false),
       await x509.SubjectKeyIdentifierExtension.create(subjectKey),
       authorityKeyIdentifier(ca),
+      ...(req.crlUrl !== undefined ? [new x509.CRLDistributionPointsExtension([req.crlUrl], false)] : []),
     ],
   });
   return {

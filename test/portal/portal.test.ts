@@ -294,6 +294,45 @@ describe.skipIf(kubeSkip)('kubectl apply -f sensor.yaml, on a real kube-apiserve
   });
 });
 
+describe('the CRL published over plain HTTP (--crl-listen)', () => {
+  let p: TestPortal;
+  beforeAll(async () => {
+    p = await startTestPortal({ publishCrl: true });
+  });
+  afterAll(async () => p?.stop());
+
+  it('names it in every certificate as the distribution point, serves only it, and a verifier that follows the point refuses a revoked sensor', async () => {
+    expect(p.portal.crlUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/crl$/);
+    const reg = await p.call('POST', '/api/v1/sensors', { token: p.adminToken, body: { tenant: 'acme', clusterName: 'crl', otlpEndpoint: 'otlp.acme.example:4317', backendCaPem: BACKEND_CA } });
+    expect(reg.status, reg.text).toBe(201);
+    const r = reg.json<Registered>();
+    const manifest = await p.call('GET', manifestPath(r.uuid), { token: r.downloadToken });
+    const certPem = secretFiles(manifestObjects(manifest.text))['tls.crt']!;
+    const dp = new x509.X509Certificate(certPem).getExtension(x509.CRLDistributionPointsExtension);
+    expect(JSON.stringify(dp?.toTextObject())).toContain(p.portal.crlUrl);
+
+    // Plain HTTP, the same CRL as the HTTPS API's; nothing else answers there.
+    const plain = await fetch(p.portal.crlUrl!);
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-type')).toBe('application/pkix-crl');
+    expect(await new x509.X509Crl(Buffer.from(await plain.arrayBuffer())).verify({ publicKey: p.portal.ca.certificate.publicKey })).toBe(true);
+    const other = await fetch(p.portal.crlUrl!.replace('/api/v1/crl', '/api/v1/sensors'), { method: 'POST' });
+    expect(other.status).toBe(404);
+
+    // OpenSSL fetches the CRL from the certificate's own distribution point (-crl_download).
+    const dir = mkdtempSync(path.join(work, 'crldp-'));
+    writeFileSync(path.join(dir, 'ca.crt'), p.portal.ca.certPem);
+    writeFileSync(path.join(dir, 'sensor.crt'), certPem);
+    const verify = () => runAsync('openssl', ['verify', '-crl_check', '-crl_download', '-CAfile', path.join(dir, 'ca.crt'), path.join(dir, 'sensor.crt')]);
+    const before = await verify();
+    expect(before.status, before.stdout + before.stderr).toBe(0);
+    expect((await p.call('POST', `/api/v1/sensors/${r.uuid}/revoke`, { token: p.adminToken })).status).toBe(200);
+    const after = await verify();
+    expect(after.status).not.toBe(0);
+    expect(`${after.stdout}${after.stderr}`).toMatch(/certificate revoked/);
+  });
+});
+
 describe('hydrophone portal (the command)', () => {
   it('refuses a --sensor-image that is not an image reference, before it makes anything', () => {
     const r = spawnSync(path.join(projectRoot, 'bin/hydrophone'), ['portal', '--data-dir', path.join(work, 'never'), '--sensor-image', 'Registry/Sensor:1'],

@@ -10,12 +10,21 @@
  *   SASL_SSL   SCRAM-SHA-512 over TLS (server certificate only), one user
  *              added when the storage is formatted
  *   CONTROLLER PLAINTEXT, the KRaft quorum (the broker talks to itself)
+ *
+ * With `checkRevocation`, the JVM checks every certificate chain it
+ * verifies against the CRLs of the certificates' distribution points
+ * (com.sun.net.ssl.checkRevocation, com.sun.security.enableCRLDP), as a
+ * production broker can be told to. It refuses a chain whose status it
+ * cannot learn, so the harness's own certificates then name a CRL of the
+ * test CA (empty, served from this process over HTTP).
  */
 import { spawnSync, execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile, mkdir } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -90,6 +99,13 @@ export interface StartOptions {
    * certificates the broker must then accept.
    */
   readonly extraClientCaPem?: string;
+  /**
+   * Refuse revoked client certificates: the JVM's PKIX revocation checking
+   * with CRLs fetched from each certificate's CRL distribution point (the
+   * portal's certificates name one when it publishes its CRL). Hard fail:
+   * a certificate without a reachable CRL is refused too.
+   */
+  readonly checkRevocation?: boolean;
 }
 
 let installation: KafkaInstallation | string | undefined;
@@ -154,16 +170,30 @@ export async function startKafkaBroker(opts: StartOptions = {}): Promise<KafkaBr
   const readyTimeoutMs = opts.readyTimeoutMs ?? 90_000;
   const dir = await mkdtemp(path.join(tmpdir(), 'hydrophone-kafka-'));
   let proc: Proc | undefined;
+  let crlServer: HttpServer | undefined;
   const cleanup = async () => {
     await proc?.stop();
+    crlServer?.close();
+    crlServer?.closeAllConnections();
     await rm(dir, { recursive: true, force: true });
   };
   try {
     const storePassword = randomBytes(12).toString('hex');
+    let testCaCrl: Buffer | undefined;
+    let crlUrl: string | undefined;
+    if (opts.checkRevocation) {
+      const s = crlServer = createHttpServer((req, res) => {
+        if (req.url === '/test-ca.crl' && testCaCrl) res.writeHead(200, { 'content-type': 'application/pkix-crl' }).end(testCaCrl);
+        else res.writeHead(404).end();
+      });
+      await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+      crlUrl = `http://127.0.0.1:${(s.address() as AddressInfo).port}/test-ca.crl`;
+    }
     const [pki, [sslPort, saslPort, controllerPort]] = await Promise.all([
-      makePki(dir, keytoolOf(inst.java), storePassword, pemBlocks(opts.extraClientCaPem ?? '')),
+      makePki(dir, keytoolOf(inst.java), storePassword, pemBlocks(opts.extraClientCaPem ?? ''), crlUrl),
       threeFreePorts(),
     ]);
+    testCaCrl = pki.caCrlDer;
     const scram = { mechanism: 'SCRAM-SHA-512' as const, username: 'hydrophone', password: randomBytes(12).toString('hex') };
     const propsPath = path.join(dir, 'server.properties');
     await writeFile(propsPath, serverProperties({
@@ -182,6 +212,7 @@ export async function startKafkaBroker(opts: StartOptions = {}): Promise<KafkaBr
       '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xss512k',
       '-Djava.awt.headless=true',
       `-Dlog4j2.configurationFile=${log4jPath}`,
+      ...(opts.checkRevocation ? ['-Dcom.sun.net.ssl.checkRevocation=true', '-Dcom.sun.security.enableCRLDP=true'] : []),
       ...(opts.extraJvmArgs ?? []),
       '-cp', `${inst.classpath}/*`,
     ];
@@ -369,6 +400,8 @@ interface Pki {
   clientCertPem: string;
   clientKeyPem: string;
   foreignClient: ClientIdentity;
+  /** With a CRL URL: the CA's (empty) CRL, DER, for the URL its certificates name. */
+  caCrlDer?: Buffer;
 }
 
 const run = promisify(execFile);
@@ -386,7 +419,7 @@ function pemBlocks(pem: string): string[] {
  * into a PKCS12 truststore (keytool: Java trusts a PKCS12 certificate only
  * with an attribute that OpenSSL 3.0 cannot write).
  */
-async function makePki(dir: string, keytool: string, storePassword: string, extraClientCas: readonly string[] = []): Promise<Pki> {
+async function makePki(dir: string, keytool: string, storePassword: string, extraClientCas: readonly string[] = [], crlUrl?: string): Promise<Pki> {
   const pkiDir = path.join(dir, 'pki');
   await mkdir(pkiDir);
   const f = (name: string) => path.join(pkiDir, name);
@@ -394,8 +427,9 @@ async function makePki(dir: string, keytool: string, storePassword: string, extr
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const makeCa = (base: string, cn: string) => openssl(['req', '-x509', ...ec, '-keyout', f(`${base}.key`), '-out', f(`${base}.crt`), '-days', '2',
     '-subj', `/CN=${cn}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  const distributionPoint = crlUrl !== undefined ? `crlDistributionPoints=URI:${crlUrl}\n` : '';
   const sign = async (ca: string, base: string, subj: string, ext: string) => {
-    await writeFile(f(`${base}.ext`), ext);
+    await writeFile(f(`${base}.ext`), ext + (ca === 'ca' ? distributionPoint : ''));
     await openssl(['req', '-new', ...ec, '-keyout', f(`${base}.key`), '-out', f(`${base}.csr`), '-subj', subj]);
     await openssl(['x509', '-req', '-in', f(`${base}.csr`), '-CA', f(`${ca}.crt`), '-CAkey', f(`${ca}.key`), '-CAcreateserial',
       '-days', '2', '-out', f(`${base}.crt`), '-extfile', f(`${base}.ext`)]);
@@ -423,7 +457,18 @@ async function makePki(dir: string, keytool: string, storePassword: string, extr
     sign('ca', 'client', '/CN=hydrophone-test-client', clientExt),
     sign('other-ca', 'foreign', '/CN=hydrophone-test-foreign-client', clientExt),
   ]);
+  let caCrlDer: Buffer | undefined;
+  if (crlUrl !== undefined) {
+    // An empty CRL of the test CA, from `openssl ca`'s minimal database.
+    await writeFile(f('index.txt'), '');
+    await writeFile(f('crlnumber'), '01\n');
+    await writeFile(f('ca.cnf'), `[ca]\ndefault_ca = test\n[test]\ndatabase = ${f('index.txt')}\ncrlnumber = ${f('crlnumber')}\ndefault_md = sha256\ndefault_crl_days = 2\n`);
+    await openssl(['ca', '-gencrl', '-config', f('ca.cnf'), '-keyfile', f('ca.key'), '-cert', f('ca.crt'), '-out', f('ca.crl.pem')]);
+    await openssl(['crl', '-in', f('ca.crl.pem'), '-outform', 'DER', '-out', f('ca.crl')]);
+    caCrlDer = await readFile(f('ca.crl'));
+  }
   return {
+    ...(caCrlDer ? { caCrlDer } : {}),
     keystore: f('keystore.p12'),
     truststore: f('truststore.p12'),
     caPem: await readFile(f('ca.crt'), 'utf8'),

@@ -39,6 +39,8 @@ export interface TestPortalOptions {
   /** Reuse a data directory (a restart); default a fresh one, removed by stop(). */
   readonly dataDir?: string;
   readonly adminToken?: string;
+  /** Serve the CRL over plain HTTP on a free loopback port, named in every certificate (PortalConfig.crl). */
+  readonly publishCrl?: boolean;
 }
 
 export async function startTestPortal(opts: TestPortalOptions = {}): Promise<TestPortal> {
@@ -55,6 +57,7 @@ export async function startTestPortal(opts: TestPortalOptions = {}): Promise<Tes
     deployBaseDir: DEFAULT_DEPLOY_BASE,
     defaults: opts.defaults ?? {},
     log: (line) => logLines.push(line),
+    ...(opts.publishCrl ? { crl: { listen: { host: '127.0.0.1', port: 0 } } } : {}),
   });
   return {
     portal,
