@@ -80,11 +80,11 @@ function sensorSources(): string {
 }
 
 describe('deploy/ kustomizations and the renderer', () => {
-  it('use exactly the kustomize keys the renderer implements, and patch operations it applies', () => {
+  it('use exactly the kustomize keys the renderer implements (but images, there for operators\' overlays), and patch operations it applies', () => {
     const files = kustomizationFiles();
     expect([...files.keys()].sort()).toEqual(['base', 'components/legacy-kernel', 'components/seccomp-unconfined', 'gateway', 'overlays/legacy-kernel', 'overlays/seccomp-unconfined']);
     const keys = new Set([...files.values()].flatMap((k) => Object.keys(k)));
-    expect([...keys].sort()).toEqual([...KUSTOMIZATION_KEYS].sort());
+    expect([...keys, 'images'].sort()).toEqual([...KUSTOMIZATION_KEYS].sort());
     const ops = [...files.values()].flatMap((k) => ((k.patches ?? []) as { patch: string }[]).flatMap((p) => [...p.patch.matchAll(/- op: (\w+)/g)].map((m) => m[1]!)));
     expect(ops.length).toBeGreaterThan(0);
     for (const op of ops) expect(JSON_PATCH_OPS.has(op), op).toBe(true);

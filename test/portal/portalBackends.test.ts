@@ -18,7 +18,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +34,8 @@ import { readTopicSpans } from '../support/kafkaTopic.ts';
 import { otlpProtoUnavailableReason } from '../support/otlpProto.ts';
 import { otelCollectorUnavailableReason, startOtelCollector, type OtelCollector } from '../support/otelCollector.ts';
 import { syntheticSpans } from '../support/syntheticSpans.ts';
+import { freePort, startServer } from '../support/peers.ts';
+import { makeTestPki } from '../support/testPki.ts';
 import { manifestObjects, secretFiles, sensorConfigText, startTestPortal, TEST_CA_PASSPHRASE, type TestPortal } from '../support/testPortal.ts';
 
 const skipReason = otelCollectorUnavailableReason() ?? kafkaUnavailableReason() ?? otlpProtoUnavailableReason();
@@ -159,12 +161,15 @@ describe.skipIf(skipReason)('a portal-issued sensor certificate at the real Coll
     expect(kafka).toMatchObject({ kind: 'permanent', reason: expect.stringMatching(/refused our client certificate/) });
   });
 
+  let revokedSensor: Sensor | undefined;
+
   it('revoked: the CRL lists it and verifies against the portal CA; the broker, following the certificate\'s CRL distribution point, refuses it; the Collector, which cannot load a CRL, still accepts it', async () => {
     const revoked = await installSensor('to-revoke');
     // Accepted while valid (and the broker has fetched the CRL by now).
     expect(await sendOnce(kafkaExporter(sensorConfig(revoked), () => {}), syntheticSpans(3, { seed: ++spanSeed }))).toEqual({ kind: 'sent' });
     const res = await t.call('POST', `/api/v1/sensors/${revoked.uuid}/revoke`, { token: t.adminToken });
     expect(res.status).toBe(200);
+    revokedSensor = revoked;
     const revokedAt = Date.now();
 
     const crlDer = (await t.call('GET', '/api/v1/crl')).body;
@@ -201,4 +206,64 @@ describe.skipIf(skipReason)('a portal-issued sensor certificate at the real Coll
     // revocation section must change with it.
     expect(await sendOnce(otlpExporter(sensorConfig(revoked), () => {}), syntheticSpans(3, { seed: ++spanSeed }))).toEqual({ kind: 'sent' });
   }, 120_000);
+
+  it('the README\'s recipe for the Collector: nginx in front of it, loading the portal\'s CRL, refuses the revoked sensor after a reload and passes the others', async () => {
+    expect(revokedSensor, 'the revocation test runs first').toBeDefined();
+    const proxyDir = path.join(dir, 'nginx');
+    const pki = await makeTestPki(path.join(proxyDir, 'pki'));
+    const file = (name: string, text: string) => writeFile(path.join(proxyDir, name), text).then(() => path.join(proxyDir, name));
+    const crlFile = path.join(proxyDir, 'portal.crl.pem');
+    const fetchCrl = async () => writeFile(crlFile, (await t.call('GET', '/api/v1/crl?format=pem')).text);
+    await fetchCrl();
+    const port = await freePort();
+    const conf = await file('nginx.conf', [
+      'daemon off;', `pid ${proxyDir}/nginx.pid;`, `error_log ${proxyDir}/error.log info;`, 'events {}',
+      'http {',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `  ${k}_temp_path ${proxyDir}/${k};`),
+      '  server {',
+      `    listen 127.0.0.1:${port} ssl http2;`,
+      `    ssl_certificate ${pki.server.certFile}; ssl_certificate_key ${pki.server.keyFile};`,
+      // Sensors: a certificate from the portal CA, not in its CRL.
+      `    ssl_client_certificate ${await file('portal-ca.crt', t.portal.ca.certPem)}; ssl_verify_client on; ssl_crl ${crlFile};`,
+      '    location / {',
+      `      grpc_pass grpcs://${collector.endpoint};`,
+      `      grpc_ssl_certificate ${await file('upstream.crt', collector.clientCertPem)}; grpc_ssl_certificate_key ${await file('upstream.key', collector.clientKeyPem)};`,
+      `      grpc_ssl_trusted_certificate ${await file('collector-ca.crt', collector.caPem)}; grpc_ssl_verify on; grpc_ssl_name localhost;`,
+      '    }',
+      '  }',
+      '}',
+      '',
+    ].join('\n'));
+    const nginx = await startServer('nginx', ['-c', conf, '-p', proxyDir], port);
+    try {
+      const viaProxy = (s: Sensor) => {
+        const c = sensorConfig(s);
+        return { ...c, otlp: { ...c.otlp, endpoint: `127.0.0.1:${port}`, caFile: pki.caFile } };
+      };
+      const send = (s: Sensor) => sendOnce(otlpExporter(viaProxy(s), () => {}), syntheticSpans(3, { seed: ++spanSeed }));
+      // The CRL nginx loaded at start already lists the revoked sensor.
+      expect(await send(sensor)).toEqual({ kind: 'sent' });
+      // nginx completes the handshake and answers HTTP 400 (its error log says why, checked below).
+      expect(await send(revokedSensor!)).toMatchObject({ kind: 'permanent', reason: expect.stringMatching(/HTTP status code 400.*proxy.*client certificate/) });
+
+      // A revocation after start: fetch the CRL again and reload nginx (what a cron job does).
+      const late = await installSensor('revoked-late');
+      expect(await send(late)).toEqual({ kind: 'sent' });
+      expect((await t.call('POST', `/api/v1/sensors/${late.uuid}/revoke`, { token: t.adminToken })).status).toBe(200);
+      await fetchCrl();
+      process.kill(nginx.pid, 'SIGHUP');
+      let outcome: SendOutcome = { kind: 'sent' };
+      for (let i = 0; i < 50 && outcome.kind === 'sent'; i++) {
+        // nginx's new workers take over a moment after SIGHUP.
+        await new Promise((r) => setTimeout(r, 100));
+        outcome = await send(late);
+      }
+      expect(outcome).toMatchObject({ kind: 'permanent', reason: expect.stringMatching(/HTTP status code 400.*proxy.*client certificate/) });
+      expect(await send(sensor)).toEqual({ kind: 'sent' });
+      expect(await readFile(path.join(proxyDir, 'error.log'), 'utf8')).toMatch(/client SSL certificate verify error: \(23:certificate revoked\)/);
+    } finally {
+      await nginx.stop();
+    }
+  }, 60_000);
 });

@@ -25,6 +25,9 @@ const FIX: Partial<Record<number, string>> = {
   [Code.INVALID_ARGUMENT]: 'the collector rejected the data',
 };
 
+/** grpc-js's words for an HTTP answer that is not gRPC: a proxy or load balancer answered, not the collector. */
+const HTTP_REFUSAL_FIX = 'an HTTP proxy in front of the collector refused the request: check that it accepts this sensor\'s client certificate (nginx answers 400 to one it refuses, e.g. a revoked one) and that the endpoint is the OTLP/gRPC port';
+
 const RETRY_INFO_TYPE = 'type.googleapis.com/google.rpc.RetryInfo';
 
 /** The fields of a grpc-js ServiceError this module reads. */
@@ -46,7 +49,7 @@ export function outcomeOfGrpcFailure(err: GrpcFailure): SendOutcome {
     return { kind: 'retryable', reason, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), ...(maybeDelivered ? { maybeDelivered } : {}) };
   }
   if (err.code === Code.RESOURCE_EXHAUSTED && retryAfterMs !== undefined) return { kind: 'retryable', reason, retryAfterMs };
-  const fix = FIX[err.code];
+  const fix = /Received HTTP status code 4\d\d/.test(reason) ? HTTP_REFUSAL_FIX : FIX[err.code];
   return { kind: 'permanent', reason: fix ? `${reason} (${fix})` : reason };
 }
 
