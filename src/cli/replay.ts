@@ -15,8 +15,9 @@ import { SpanBuilder } from '../spans/spanBuilder.ts';
 import { IdGenerator } from '../spans/ids.ts';
 import { ProcessTable } from '../enrichment/processTable.ts';
 import { WorkloadResolver } from '../enrichment/workloadResolver.ts';
+import { ATTRIBUTE_HELP, attributeCaptureFromFlags, attributeFlags } from './attributeOptions.ts';
 
-const HELP = `usage: hydrophone replay <file.pcap|file.pcapng|recording> [--perspective server|client] [--keylog FILE]
+const HELP = `usage: hydrophone replay <file.pcap|file.pcapng|recording> [--perspective server|client] [--keylog FILE] [capture options]
 
 Spans, as JSON Lines, from a packet capture or a recording made by
 'hydrophone capture --out', through the same pipeline as live traffic.
@@ -26,7 +27,11 @@ No privileges needed.
                     the client's (kind SERVER or CLIENT)
   --keylog FILE     TLS secrets (SSLKEYLOGFILE format) to decrypt HTTPS in a
                     capture; without it TLS connections are counted and skipped
-  --routes MODE     collapse (default) or raw: see 'hydrophone run --help'`;
+  --routes MODE     collapse (default) or raw: see 'hydrophone run --help'
+
+What spans carry besides the fixed attributes, as 'hydrophone run' takes it
+(flags only here, no file or environment):
+${ATTRIBUTE_HELP}`;
 
 function firstBytes(file: string): Buffer {
   const fd = openSync(file, 'r');
@@ -71,7 +76,7 @@ function readHeaderHost(file: string): string {
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { perspective: { type: 'string' }, keylog: { type: 'string' }, routes: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { perspective: { type: 'string' }, keylog: { type: 'string' }, routes: { type: 'string' }, ...attributeFlags(), help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
   if (values.help) {
@@ -85,7 +90,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const sink = new JsonLinesSink();
   const spanBuilder = replaySpanBuilder(capture ? 'capture' : readHeaderHost(file));
   spanBuilder.routes = choice('routes', values.routes, ['collapse', 'raw'] as const) ?? 'collapse';
-  const pipeline = new Pipeline(sink, { spanBuilder });
+  const attributeCapture = attributeCaptureFromFlags(values);
+  if (attributeCapture) process.stderr.write(`hydrophone: ${attributeCapture.describe()}\n`);
+  const pipeline = new Pipeline(sink, { spanBuilder, ...(attributeCapture ? { capture: attributeCapture } : {}) });
   const keylog = values.keylog !== undefined ? readKeyLog(values.keylog) : undefined;
   if (keylog && !capture) throw new UsageError('--keylog applies to packet captures; a recording holds what the sensor saw');
   try {

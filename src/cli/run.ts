@@ -23,6 +23,9 @@ import { ConfigError, loadConfig, settingFlags } from '../config/loadConfig.ts';
 import { printConfig } from '../config/printConfig.ts';
 import { SpanSampler } from '../spans/spanSampler.ts';
 import { SpanFilter } from '../spans/spanFilter.ts';
+import { attributeCaptureOf } from '../protocols/attributeCapture/index.ts';
+import { ATTRIBUTE_HELP } from './attributeOptions.ts';
+import { labelKeysOf } from '../spans/labelSelector.ts';
 
 /** Says once per interval how many spans the sampler shed, so overload is never silent. */
 function sheddingLog(sampler: SpanSampler, log: (line: string) => void, everyMs = 10_000): { stop(): void } {
@@ -64,9 +67,14 @@ ${LIVE_HELP}
   --exclude-namespace NS  no spans of pods in these namespaces
   --process NAME       only spans of these executables (process.executable.name)
   --protocol P         only these protocols: http1, http2, grpc
+  --pod-label REQ      only spans of pods whose labels meet every requirement
+                       (app=checkout, tier!=debug, team, !canary; repeat or
+                       comma-separate); other processes are left out
+  --exclude-pod-label REQ  no spans of pods whose labels meet any of these
   --sample-ratio R     keep this fraction of traces, chosen by trace id (default 1);
                        spans with an error status are always kept
   --max-spans-per-second N  shed spans beyond this rate, counted (default 0: no ceiling)
+${ATTRIBUTE_HELP}
   --log-format F       json (default: one object per line) or text
   --log-level L        debug, info (default), warn or error
   --health-port N      /healthz, /readyz and /metrics (Prometheus) on this port
@@ -102,6 +110,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loaded.config;
+  if (config.filters.podLabels.length > 0 && config.kubernetes.mode === 'off') {
+    throw new UsageError(`filters.podLabels (from ${loaded.origins.get('filters.podLabels')}) needs pod metadata, but kubernetes.mode is off: no span would pass; remove one of the two`);
+  }
   const durationS = intOption('duration', values.duration as string | undefined, 1, 365 * 24 * 3600);
   const logger = createLogger({ format: config.log.format, level: config.log.level });
   const log = (line: string) => logger.info(line);
@@ -142,6 +153,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(config.kubernetes.clusterName ? { clusterName: config.kubernetes.clusterName } : {}),
     commandLine: config.spans.commandLine,
     deletedPodGraceMs: 1000 * config.kubernetes.deletedPodGraceSeconds,
+    podLabelKeys: labelKeysOf([...config.filters.podLabels, ...config.filters.excludePodLabels]),
     log: warn,
   });
   log(enrichment.summary);
@@ -154,9 +166,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const sampler = new SpanSampler({ ratio: config.spans.sampleRatio, maxPerSecond: config.spans.maxPerSecond });
   if (sampler.active) log(`load shedding: ${config.spans.sampleRatio < 1 ? `${config.spans.sampleRatio * 100}% of traces kept (by trace id)` : 'every trace'}${config.spans.maxPerSecond ? `, at most ${config.spans.maxPerSecond} spans/s` : ''}; error spans always kept`);
   const shedLog = sheddingLog(sampler, log);
-  const filter = new SpanFilter(config.filters);
+  const podMetadata = enrichment.kubernetes;
+  const filter = new SpanFilter(config.filters, podMetadata && ((uid) => podMetadata.labelsOfPod(uid)));
+  if (config.filters.podLabels.length > 0 && !podMetadata) warn('filters.podLabels is set but there is no Kubernetes metadata (host mode, see above): no span passes it');
   if (filter.active) log(`filters: ${JSON.stringify(config.filters)}`);
-  pipeline = new Pipeline(sinks.fanout, { spanBuilder, sampler, filter });
+  const capture = attributeCaptureOf(config.attributes);
+  if (capture) log(capture.describe());
+  pipeline = new Pipeline(sinks.fanout, { spanBuilder, sampler, filter, ...(capture ? { capture } : {}) });
   const c = config.capture;
   const started = new BpfSource({
     attach: c.attach,

@@ -48,10 +48,19 @@ describe('loadConfig', () => {
     ['a boolean that is not one', {}, { HYDROPHONE_OTLP_INSECURE: 'maybe' }, undefined, /otlp\.insecure \(from \$HYDROPHONE_OTLP_INSECURE\): 'maybe' is not true or false/],
     ['YAML that does not parse', {}, {}, 'otlp: [unclosed\n', /config file .*typo\.yaml: not valid YAML/],
     ['a list at the top', {}, {}, '- a\n- b\n', /the top level must be a mapping/],
+    ['a malformed pod label requirement from a flag', { 'pod-label': ['app=checkout,tier=a b'] }, {}, undefined, /filters\.podLabels\.1 \(from --pod-label\): 'tier=a b' is not a label requirement: use key=value, .*, got "tier=a b"/],
+    ['a set-based pod label requirement from the environment', {}, { HYDROPHONE_FILTERS_EXCLUDE_POD_LABELS: 'env in (dev)' }, undefined, /filters\.excludePodLabels\.0 \(from \$HYDROPHONE_FILTERS_EXCLUDE_POD_LABELS\): 'env in \(dev\)': set-based requirements/],
+    ['a bad pod label key in the file', {}, {}, 'filters:\n  podLabels: [Team.Example/x=1]\n', /filters\.podLabels\.0 \(from .*typo\.yaml\): 'Team\.Example\/x=1': label key .* lower-case DNS subdomain/],
   ] as const)('rejects %s, naming the field, where it came from and why', (_name, flags, env, fileText, message) => {
     const all = { ...flags, ...(fileText !== undefined ? { config: yamlFile('typo.yaml', fileText) } : {}) };
     expect(() => loadConfig(all as Record<string, string | string[]>, env)).toThrow(ConfigError);
     expect(() => loadConfig(all as Record<string, string | string[]>, env)).toThrow(message);
+  });
+
+  it('pod label requirements: a comma-separated flag or variable is a list, as kubectl -l writes it', () => {
+    expect(loadConfig({ 'pod-label': ['app=checkout,tier!=debug', '!canary'] }, {}).config.filters.podLabels).toEqual(['app=checkout', 'tier!=debug', '!canary']);
+    expect(loadConfig({}, { HYDROPHONE_FILTERS_EXCLUDE_POD_LABELS: 'team, example.com/debug' }).config.filters.excludePodLabels).toEqual(['team', 'example.com/debug']);
+    expect(loadConfig({}, {}).config.filters).toMatchObject({ podLabels: [], excludePodLabels: [] });
   });
 
   it('lists every problem at once', () => {
@@ -74,6 +83,41 @@ describe('loadConfig', () => {
     }
     expect(new Set(SETTINGS.map((s) => s.flag)).size).toBe(SETTINGS.length);
     expect(new Set(SETTINGS.map((s) => s.env)).size).toBe(SETTINGS.length);
+  });
+});
+
+describe('attributes (captured headers, metadata, url.query)', () => {
+  it('asks for nothing by default', () => {
+    expect(loadConfig({}, {}).config.attributes).toEqual({
+      requestHeaders: [], responseHeaders: [], grpcRequestMetadata: [], grpcResponseMetadata: [], sensitiveHeaders: [], urlQuery: 'off', queryParams: [],
+    });
+  });
+
+  it('takes flags, variables and the file; names lower-cased, lists comma-separated', () => {
+    const file = yamlFile('attributes.yaml', 'attributes:\n  responseHeaders: [Content-Type]\n  grpcResponseMetadata: [X-Served-By]\n');
+    const { config, origins } = loadConfig(
+      { config: file, 'request-header': ['X-Request-Id,x-tenant'], 'url-query': 'redacted', 'query-param': ['page'] },
+      { HYDROPHONE_ATTRIBUTES_SENSITIVE_HEADERS: 'X-Internal-Token', HYDROPHONE_ATTRIBUTES_GRPC_REQUEST_METADATA: 'Tenant-Bin' },
+    );
+    expect(config.attributes).toEqual({
+      requestHeaders: ['x-request-id', 'x-tenant'], responseHeaders: ['content-type'], grpcRequestMetadata: ['tenant-bin'], grpcResponseMetadata: ['x-served-by'],
+      sensitiveHeaders: ['x-internal-token'], urlQuery: 'redacted', queryParams: ['page'],
+    });
+    expect(origins.get('attributes.sensitiveHeaders')).toBe('$HYDROPHONE_ATTRIBUTES_SENSITIVE_HEADERS');
+    expect(printConfig(loadConfig({ 'request-header': ['x-a'] }, {}), {})).toContain('# from --request-header');
+  });
+
+  it.each([
+    ['a header name with a space', { 'request-header': ['x a'] }, {}, /attributes\.requestHeaders\.0 \(from --request-header\): not a header name .*, got "x a"/],
+    ['a header name with a colon, from the environment', {}, { HYDROPHONE_ATTRIBUTES_RESPONSE_HEADERS: 'ok,x:y' }, /attributes\.responseHeaders\.1 \(from \$HYDROPHONE_ATTRIBUTES_RESPONSE_HEADERS\): not a header name/],
+    ['a metadata key with a slash', { 'grpc-request-metadata': ['a/b'] }, {}, /attributes\.grpcRequestMetadata\.0 \(from --grpc-request-metadata\): not a gRPC metadata key/],
+    ['a sensitive header that is no name', { 'sensitive-header': ['x y'] }, {}, /attributes\.sensitiveHeaders\.0 \(from --sensitive-header\): not a header name/],
+    ['a url.query mode that does not exist', { 'url-query': 'on' }, {}, /attributes\.urlQuery \(from --url-query\): Invalid option: expected one of "off"\|"redacted", got "on"/],
+    ['allowed query parameters while url.query is off', { 'query-param': ['page'] }, {}, /attributes\.queryParams \(from --query-param\): has no effect while attributes\.urlQuery is off: set it to redacted/],
+    ['a query parameter name with "="', { 'url-query': 'redacted', 'query-param': ['a=b'] }, {}, /attributes\.queryParams\.0 \(from --query-param\): not a query parameter name/],
+  ] as const)('rejects %s, naming the field and where it came from', (_name, flags, env, message) => {
+    expect(() => loadConfig(flags as Record<string, string | string[]>, env)).toThrow(ConfigError);
+    expect(() => loadConfig(flags as Record<string, string | string[]>, env)).toThrow(message);
   });
 });
 

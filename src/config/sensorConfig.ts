@@ -5,11 +5,18 @@
  * never values here: the config names the files that hold them.
  */
 import { z } from 'zod';
+import { parseLabelRequirement } from '../spans/labelSelector.ts';
 
 const port = z.number().int().min(1).max(65535);
 const file = z.string().min(1);
 
 export const SINK_NAMES = ['stdout', 'otlp', 'kafka'] as const;
+
+/** One Kubernetes label-selector requirement, refused at start with its reason (labelSelector.ts). */
+const labelRequirement = z.string().superRefine((text, ctx) => {
+  const parsed = parseLabelRequirement(text);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+});
 
 const otlp = z.strictObject({
   endpoint: z.string().min(1).optional(),
@@ -37,6 +44,50 @@ const kafka = z.strictObject({
   saslPasswordFile: file.optional(),
   compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('gzip'),
 });
+
+/** A header field name (RFC 9110 token), in any case; kept lower-cased, as attribute keys are. */
+const headerName = z.string()
+  .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { message: "not a header name (letters, digits and !#$%&'*+-.^_`|~ only)" })
+  .transform((n) => n.toLowerCase());
+/** A gRPC metadata key (letters, digits, "-", "_", "."), in any case; kept lower-cased. */
+const metadataKey = z.string()
+  .regex(/^[0-9A-Za-z_.-]+$/, { message: 'not a gRPC metadata key (letters, digits, "-", "_" and "." only)' })
+  .transform((n) => n.toLowerCase());
+const names = <T extends z.ZodType<string, string>>(name: T) => z.array(name).max(64).default([]);
+
+/**
+ * What spans carry beyond the fixed attributes. Nothing by default: header
+ * values and query strings carry credentials and personal data.
+ */
+const attributes = z.strictObject({
+  /** Request headers exported as http.request.header.<name> (string arrays: every value of a repeated header). */
+  requestHeaders: names(headerName),
+  /** Response headers exported as http.response.header.<name>. */
+  responseHeaders: names(headerName),
+  /** gRPC request metadata exported as rpc.grpc.request.metadata.<key>; "-bin" values as sent (base64). */
+  grpcRequestMetadata: names(metadataKey),
+  /** gRPC response metadata (trailers included) exported as rpc.grpc.response.metadata.<key>. */
+  grpcResponseMetadata: names(metadataKey),
+  /**
+   * Added to the built-in sensitive headers (authorization, cookie,
+   * set-cookie, x-api-key... SENSITIVE_HEADERS in src/protocols/attributeCapture):
+   * a sensitive header is left out of every allow-list above, its value
+   * never kept, exported or logged.
+   */
+  sensitiveHeaders: names(headerName),
+  /**
+   * url.query: off (default, not exported) or redacted (exported without the
+   * "?", every value replaced by REDACTED except those of queryParams), as the
+   * semantic conventions say url.query SHOULD be.
+   */
+  urlQuery: z.enum(['off', 'redacted']).default('off'),
+  /** Query parameters whose values url.query keeps (names as written, case-sensitive). */
+  queryParams: z.array(z.string().regex(/^[^&=#\s]+$/, { message: 'not a query parameter name (no "&", "=", "#" or spaces)' })).max(64).default([]),
+}).default({ requestHeaders: [], responseHeaders: [], grpcRequestMetadata: [], grpcResponseMetadata: [], sensitiveHeaders: [], urlQuery: 'off', queryParams: [] })
+  .refine((a) => a.urlQuery === 'redacted' || a.queryParams.length === 0, {
+    message: 'has no effect while attributes.urlQuery is off: set it to redacted (--url-query redacted)',
+    path: ['queryParams'],
+  });
 
 export const sensorConfigSchema = z.strictObject({
   sinks: z.array(z.enum(SINK_NAMES)).min(1).default(['stdout']),
@@ -75,12 +126,17 @@ export const sensorConfigSchema = z.strictObject({
     /** Ceiling on spans per second handed to the sinks (0: none); beyond it spans are dropped and counted. */
     maxPerSecond: z.number().int().min(0).default(0),
   }).default({ routes: 'collapse', commandLine: false, sampleRatio: 1, maxPerSecond: 0 }),
+  attributes,
   filters: z.strictObject({
     namespaces: z.array(z.string().min(1)).default([]),
     excludeNamespaces: z.array(z.string().min(1)).default([]),
     processes: z.array(z.string().min(1)).default([]),
     protocols: z.array(z.enum(['http1', 'http2', 'grpc'])).default([]),
-  }).default({ namespaces: [], excludeNamespaces: [], processes: [], protocols: [] }),
+    /** Label-selector requirements (app=x, tier!=y, team, !canary), ANDed: only pods meeting all. */
+    podLabels: z.array(labelRequirement).default([]),
+    /** Label-selector requirements, ORed: no pod meeting any. */
+    excludePodLabels: z.array(labelRequirement).default([]),
+  }).default({ namespaces: [], excludeNamespaces: [], processes: [], protocols: [], podLabels: [], excludePodLabels: [] }),
   log: z.strictObject({
     /** json: one object per line (pino), for a cluster's log pipeline; text: hydrophone: ... lines. */
     format: z.enum(['json', 'text']).default('json'),

@@ -24,6 +24,8 @@ export interface EnrichmentOptions {
   readonly commandLine?: boolean;
   /** How long a deleted pod still names late spans (ms; default 60 s). */
   readonly deletedPodGraceMs?: number;
+  /** Pod label keys to keep besides the well-known ones: those the pod-label filters name. */
+  readonly podLabelKeys?: readonly string[];
   /** How long start() waits for the first lists (ms); capture starts regardless. */
   readonly syncTimeoutMs?: number;
   readonly log: (line: string) => void;
@@ -50,6 +52,7 @@ export async function startEnrichment(options: EnrichmentOptions): Promise<Enric
   const kube = new KubernetesMetadata(config.kc, {
     nodeName,
     ...(options.clusterName ? { clusterName: options.clusterName } : {}),
+    ...(options.podLabelKeys?.length ? { podLabelKeys: options.podLabelKeys } : {}),
     limits: { ...DEFAULT_STORE_LIMITS, ...(options.deletedPodGraceMs !== undefined ? { deletedPodGraceMs: options.deletedPodGraceMs } : {}) },
     onProblem: (message) => {
       // The watches retry with backoff; a broken API server must not flood the log.

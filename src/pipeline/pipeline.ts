@@ -11,7 +11,8 @@
  */
 import type { SensorEvent } from '../source/events.ts';
 import type { Exchange, Protocol } from '../protocols/contract.ts';
-import { PROTOCOLS } from '../protocols/registry.ts';
+import { protocolsWith } from '../protocols/registry.ts';
+import type { AttributeCapture } from '../protocols/attributeCapture/index.ts';
 import { ConnectionTracker, DEFAULT_TRACKER_LIMITS, type ConnContext, type TrackerLimits } from '../reassembly/connectionTracker.ts';
 import { SpanBuilder } from '../spans/spanBuilder.ts';
 import type { Span } from '../spans/span.ts';
@@ -31,6 +32,8 @@ export interface PipelineOptions {
   filter?: SpanFilter;
   /** Load shedding by the documented rule (spanSampler.ts); absent: every span goes on. */
   sampler?: SpanSampler;
+  /** Allow-listed headers, gRPC metadata and url.query the parsers report (attributeCapture); absent: none. */
+  capture?: AttributeCapture;
 }
 
 export class Pipeline {
@@ -39,6 +42,7 @@ export class Pipeline {
   private readonly sink: SpanSink;
   private readonly sampler: SpanSampler | undefined;
   private readonly filter: SpanFilter | undefined;
+  private readonly capture: AttributeCapture | undefined;
   private batch: Span[] = [];
   spans = 0;
   events = 0;
@@ -48,7 +52,8 @@ export class Pipeline {
     this.spanBuilder = options.spanBuilder ?? new SpanBuilder();
     this.sampler = options.sampler?.active ? options.sampler : undefined;
     this.filter = options.filter?.active ? options.filter : undefined;
-    this.tracker = new ConnectionTracker(options.protocols ?? PROTOCOLS, this.trackerToSpanBuilder, options.limits ?? DEFAULT_TRACKER_LIMITS);
+    this.capture = options.capture;
+    this.tracker = new ConnectionTracker(options.protocols ?? protocolsWith(options.capture), this.trackerToSpanBuilder, options.limits ?? DEFAULT_TRACKER_LIMITS);
   }
 
   private readonly trackerToSpanBuilder = (conn: ConnContext, exchange: Exchange): void => {
@@ -78,7 +83,7 @@ export class Pipeline {
   }
 
   stats() {
-    return { events: this.events, spans: this.spans, tracker: this.tracker.stats(), parsers: this.tracker.parserStats(), ...(this.sampler ? { sampler: { ...this.sampler.stats } } : {}), filtered: this.filter?.filtered ?? 0 };
+    return { events: this.events, spans: this.spans, tracker: this.tracker.stats(), parsers: this.tracker.parserStats(), ...(this.sampler ? { sampler: { ...this.sampler.stats } } : {}), filtered: this.filter?.filtered ?? 0, ...(this.capture ? { captured: { ...this.capture.stats } } : {}) };
   }
 
   /** Ends every connection (what is complete is reported), then closes the sink. */

@@ -54,6 +54,13 @@ export class DirectionStream {
     return this.held.length > 0;
   }
 
+  /** Captured bytes of the events held back (at most MAX_HELD + 1 events: cheap to sum when asked). */
+  get heldBytes(): number {
+    let n = 0;
+    for (const ev of this.held) n += ev.payload.length;
+    return n;
+  }
+
   /** Takes one event; delivers what can be delivered in order now. */
   push(ev: DataEvent, out: DeliverySink): void {
     if (this.next < 0) this.next = ev.pos;

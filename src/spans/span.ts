@@ -5,7 +5,11 @@
  * resource beside it (ARCHITECTURE.md).
  */
 
-export type AttributeValue = string | number | boolean;
+/**
+ * OTLP AnyValue as spans use it: scalars, and string arrays for the
+ * captured header and metadata values (a repeated header gives several).
+ */
+export type AttributeValue = string | number | boolean | readonly string[];
 
 /** OTLP SpanKind values. */
 export const SpanKind = { SERVER: 2, CLIENT: 3 } as const;

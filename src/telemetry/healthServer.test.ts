@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HealthServer, type Readiness } from './healthServer.ts';
 import { createSelfMetrics } from './selfMetrics.ts';
 import type { QueuedSinkStats } from '../sinks/queuedSink.ts';
+import type { SensorEvent } from '../source/events.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
 
 let server: HealthServer | undefined;
 afterEach(async () => {
@@ -69,6 +71,28 @@ describe('HealthServer', () => {
     ]) expect(first.body.split('\n')).toContain(line);
     received = 25;
     expect((await get('/metrics')).body.split('\n')).toContain('hydrophone_sink_spans_received_total{sink="otlp"} 25');
+  });
+
+  it('shows the bytes the pipeline holds now: up while a head is incomplete, down once it is parsed', async () => {
+    const pipeline = new Pipeline({ write: () => {}, close: async () => {} });
+    server = await HealthServer.start({
+      host: '127.0.0.1', port: 0, readiness: () => ({ ready: true, waitingFor: [] }), registry: createSelfMetrics({ pipeline: () => pipeline.stats() }),
+    });
+    const open: SensorEvent = {
+      type: 'open', tsNs: 1n, pid: 10, tid: 10, conn: 'c', fd: 3, comm: 'curl', role: 'client', origin: 'connect', family: 'ipv4',
+      local: { address: '127.0.0.1', port: 50000 }, remote: { address: '127.0.0.1', port: 80 }, cgroupId: 1n,
+    };
+    const data = (pos: number, text: string): SensorEvent => {
+      const payload = Buffer.from(text);
+      return { type: 'data', tsNs: 2n, pid: 10, tid: 10, conn: 'c', direction: 'egress', pos, len: payload.length, payload, syscall: 'write', afterLoss: false, lengthOnly: false, tls: false };
+    };
+    const head = 'GET / HTTP/1.1\r\nHost: x\r\n';
+    const gauge = async (stage: string) => (await get('/metrics')).body.split('\n').find((l) => l.startsWith(`hydrophone_stream_buffered_bytes{stage="${stage}"}`));
+    pipeline.accept([open, data(0, head)]);
+    expect(await gauge('parser')).toBe(`hydrophone_stream_buffered_bytes{stage="parser"} ${head.length}`);
+    expect(await gauge('inference')).toBe('hydrophone_stream_buffered_bytes{stage="inference"} 0');
+    pipeline.accept([data(head.length, '\r\n')]);
+    expect(await gauge('parser')).toBe('hydrophone_stream_buffered_bytes{stage="parser"} 0');
   });
 
   it('fails to start with the port and the fix when the port is taken', async () => {

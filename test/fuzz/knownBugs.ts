@@ -22,16 +22,9 @@ export interface KnownBug {
 }
 
 export const KNOWN_BUGS: readonly KnownBug[] = [
-  {
-    id: 'http2-ends-before-it-starts',
-    regression: 'http2: a frame held while hunting does not end a stream opened after it',
-    message: /(exchange \((http2|grpc)\)|span \((http\/2|grpc)\)) ends before it starts/,
-  },
-  {
-    id: 'capture-allocates-claimed-length',
-    regression: 'captures: a block length of 60 MiB in a tiny file allocates nothing near it',
-    message: /allocated \d+ bytes at once .*a corrupt length was trusted/,
-  },
+  // None pinned now: the last two (http2-ends-before-it-starts,
+  // capture-allocates-claimed-length) are fixed. A new one goes here with
+  // the `it.fails` test that pins it.
 ];
 
 export const STRICT = process.env['HYDROPHONE_FUZZ_STRICT'] === '1';

@@ -108,6 +108,10 @@ export function checkParserStats(stats: ParserStats, where: string): void {
 
 /** Tracker counters: non-negative integers, connections within the limit. */
 export function checkTrackerStats(stats: TrackerStats, maxConnections: number): void {
-  for (const [key, value] of Object.entries(stats)) if (!isCount(value)) fail(`tracker stat ${key} is not a non-negative integer`, value);
+  for (const [key, value] of Object.entries(stats)) {
+    // A gauge by stage (buffered: reorder, inference, parsers) is counts too.
+    const counts = typeof value === 'object' && value !== null ? Object.entries(value as object).map(([k, v]) => [`${key}.${k}`, v] as const) : [[key, value] as const];
+    for (const [name, v] of counts) if (!isCount(v)) fail(`tracker stat ${name} is not a non-negative integer`, v);
+  }
   if (stats.connections > maxConnections) fail(`tracker holds more connections than its limit ${maxConnections}`, stats.connections);
 }

@@ -5,8 +5,9 @@
  * shaped like kubelet's (containerd and CRI-O naming) with those pods'
  * container ids; curl in one calls a server in the other through the
  * sensor. Both spans carry the right pod, namespace, owners, service.name
- * and zone; the client span names its peer. A deleted pod still names a
- * late span within the grace period.
+ * and zone; the client span names its peer. A pod-label filter judges the
+ * spans by the labels the API server holds, and by new ones after a
+ * relabel. A deleted pod still names a late span within the grace period.
  */
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,8 @@ import { freePort, run, startServer, type Server } from '../support/peers.ts';
 import { SpanBuilder } from '../../src/spans/spanBuilder.ts';
 import { IdGenerator } from '../../src/spans/ids.ts';
 import { KubernetesMetadata, ProcessTable, WorkloadResolver } from '../../src/enrichment/index.ts';
+import { SpanFilter, type SpanFilterRule } from '../../src/spans/spanFilter.ts';
+import { labelKeysOf } from '../../src/spans/labelSelector.ts';
 import type { Span } from '../../src/spans/span.ts';
 
 const CGROUP_V2 = '/sys/fs/cgroup/unified';
@@ -36,6 +39,9 @@ const SERVER_IP = '10.244.77.22';
 const hex = (n: number) => Array.from({ length: 64 }, (_, i) => ((n * 7 + i * 13) % 16).toString(16)).join('');
 const CHECKOUT_CID = hex(1);
 const CART_CID = hex(2);
+// The label filters of the pod-label test; the metadata keeps only these keys besides the well-known ones.
+const KEEP_WEB_TEAMS: SpanFilterRule = { namespaces: [], excludeNamespaces: [], processes: [], protocols: [], podLabels: ['tier=web', 'example.com/team'] };
+const EXCLUDE_CANARIES: SpanFilterRule = { ...KEEP_WEB_TEAMS, podLabels: [], excludePodLabels: ['canary'] };
 
 /** A kubelet-shaped cgroup for a pod's container (systemd driver), made under the v2 hierarchy. */
 function podCgroup(qos: string, podUid: string, scope: string): string {
@@ -67,12 +73,12 @@ describe.skipIf(skipReason)('pod metadata on live spans (real kube-apiserver)', 
     const deployment = await createWorkload(c, 'Deployment', 'shop', 'checkout', { labels: { app: 'checkout' } });
     const rs = await createReplicaSet(c, 'shop', deployment, { name: 'checkout-7c9d4f' });
     const checkout = await createPod(c, 'shop', 'checkout-7c9d4f-x1x2x', {
-      nodeName: NODE, owner: rs, labels: { app: 'checkout' }, podIP: CLIENT_IP,
+      nodeName: NODE, owner: rs, labels: { app: 'checkout', tier: 'web', 'example.com/team': 'payments', 'pod-template-hash': '7c9d4f' }, podIP: CLIENT_IP,
       containers: [{ name: 'main', containerID: `containerd://${CHECKOUT_CID}` }],
     });
     const sts = await createWorkload(c, 'StatefulSet', 'shop', 'cart', { labels: { 'app.kubernetes.io/name': 'cart-store' } });
     const cart = await createPod(c, 'shop', 'cart-0', {
-      nodeName: NODE, owner: sts, labels: { 'app.kubernetes.io/name': 'cart-store' }, podIP: SERVER_IP,
+      nodeName: NODE, owner: sts, labels: { 'app.kubernetes.io/name': 'cart-store', tier: 'web' }, podIP: SERVER_IP,
       containers: [{ name: 'web', containerID: `cri-o://${CART_CID}`, env: [{ name: 'OTEL_SERVICE_NAME', value: 'cart-api' }] }],
     });
     const svc = await createService(c, 'shop', 'cart', { selector: { 'app.kubernetes.io/name': 'cart-store' }, ports: [{ port: 80, targetPort: 8080, name: 'http' }] });
@@ -85,7 +91,10 @@ describe.skipIf(skipReason)('pod metadata on live spans (real kube-apiserver)', 
 
     const kc = new KubeConfig();
     kc.loadFromFile(api.kubeconfigPath);
-    kube = new KubernetesMetadata(kc, { nodeName: NODE, clusterName: 'hp-test', limits: { maxPods: 100, maxServices: 100, maxEndpointSlices: 100, deletedPodGraceMs: 30_000 } });
+    kube = new KubernetesMetadata(kc, {
+      nodeName: NODE, clusterName: 'hp-test', limits: { maxPods: 100, maxServices: 100, maxEndpointSlices: 100, deletedPodGraceMs: 30_000 },
+      podLabelKeys: labelKeysOf([...KEEP_WEB_TEAMS.podLabels!, ...EXCLUDE_CANARIES.excludePodLabels!]),
+    });
     expect(await kube.start(30_000)).toEqual({ synced: true });
 
     port = await freePort();
@@ -137,6 +146,36 @@ describe.skipIf(skipReason)('pod metadata on live spans (real kube-apiserver)', 
     } finally {
       await live.close();
     }
+  }, 60_000);
+
+  it('pod-label filters judge spans by the labels the API server holds, and by the new ones after a relabel', async () => {
+    const labelsOfPod = (uid: string) => kube.labelsOfPod(uid);
+    // Only the keys the filters name are kept besides the well-known ones (pod-template-hash is not).
+    expect(kube.labelsOfPod(checkoutPodUid)).toEqual({ app: 'checkout', tier: 'web', 'example.com/team': 'payments' });
+    const exchange = async () => {
+      const live = new LiveSpans({ ports: [port] }, { spanBuilder: resolverWithKube() });
+      try {
+        const curl = await run('sh', inCgroup(checkoutCgroup, `curl -sS -o /dev/null --interface ${CLIENT_IP} http://${SERVER_IP}:${port}/copyright`));
+        expect(curl.code, curl.stderr).toBe(0);
+        await live.until((s) => s.length >= 2, 'a client and a server span');
+        return live.spans;
+      } finally {
+        await live.close();
+      }
+    };
+    const kinds = (spans: readonly Span[], rule: SpanFilterRule) => new SpanFilter(rule, labelsOfPod).filter(spans).map((s) => s.kind).sort();
+    const before = await exchange();
+    // Both pods are tier=web; only checkout has a team.
+    expect(kinds(before, KEEP_WEB_TEAMS)).toEqual([3]);
+    expect(kinds(before, EXCLUDE_CANARIES)).toEqual([2, 3]);
+    // Relabel checkout through the API: a canary without a team. The watch brings the change.
+    await api.client.patch(`/api/v1/namespaces/shop/pods/checkout-7c9d4f-x1x2x`, { metadata: { labels: { 'example.com/team': null, canary: 'true' } } });
+    const deadline = Date.now() + 10_000;
+    while (kube.labelsOfPod(checkoutPodUid)?.canary === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(kube.labelsOfPod(checkoutPodUid)).toEqual({ app: 'checkout', tier: 'web', canary: 'true' });
+    const after = await exchange();
+    expect(kinds(after, KEEP_WEB_TEAMS)).toEqual([]);
+    expect(kinds(after, EXCLUDE_CANARIES)).toEqual([2]);
   }, 60_000);
 
   it('a deleted pod still names a late span within the grace period', async () => {

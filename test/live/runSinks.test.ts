@@ -38,6 +38,8 @@ const SECRETS = {
   apiKey: 'planted-apikey-0c1d2e3f',
   proxy: 'cGxhbnRlZC1wcm94eS05OQ',
   query: 'planted-query-token-a9b8',
+  /** In a header the allow-list names but --sensitive-header marks sensitive. */
+  allowListedSensitive: 'planted-allowlisted-6e2d',
 };
 
 interface PrintedSpan {
@@ -95,6 +97,9 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       '--otlp-auth', 'basic', '--otlp-user', collector.user, '--otlp-secret-file', f('otlp-password'),
       '--kafka-brokers', broker.bootstrap, '--kafka-topic', topic, '--kafka-ca', f('kafka-ca.pem'), '--kafka-cert', f('kafka-cert.pem'), '--kafka-key', f('kafka-key.pem'),
       '--sensor-id', 'e2e-sensor',
+      // Headers and the query asked for, sensitive ones among them: only the harmless header and the redacted query may come out.
+      '--request-header', 'X-Request-Id,Authorization,X-Planted-Secret,x-api-key', '--response-header', 'Content-Type,set-cookie',
+      '--sensitive-header', 'x-planted-secret', '--url-query', 'redacted', '--query-param', 'page',
       '--health-port', String(healthPort), '--health-address', '127.0.0.1',
       // A long batch timeout: the spans still go out, because SIGTERM flushes.
       '--batch-timeout-ms', '60000',
@@ -113,7 +118,8 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       for (const p of ['/index.html', `/api/orders/7?token=${SECRETS.query}&page=2`, '/missing']) {
         const r = await run('curl', ['-sS', '-o', '/dev/null',
           '-H', `Authorization: Bearer ${SECRETS.authorization}`, '-H', `Cookie: session=${SECRETS.cookie}`,
-          '-H', `X-Api-Key: ${SECRETS.apiKey}`, '-H', `Proxy-Authorization: Basic ${SECRETS.proxy}`, `${base}${p}`]);
+          '-H', `X-Api-Key: ${SECRETS.apiKey}`, '-H', `Proxy-Authorization: Basic ${SECRETS.proxy}`,
+          '-H', `X-Planted-Secret: ${SECRETS.allowListedSensitive}`, '-H', `X-Request-Id: harmless${p.split('?')[0]}`, `${base}${p}`]);
         expect(r.code, r.stderr).toBe(0);
       }
       await waitFor(() => stdout.trim().split('\n').filter(Boolean).length >= 6, 15_000, () => stderr);
@@ -151,6 +157,17 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     for (const line of stderr.trim().split('\n')) expect(JSON.parse(line), line).toMatchObject({ level: expect.any(String), msg: expect.any(String), name: 'hydrophone' });
     expect(stderr).toMatch(/otlp: 6 sent, 0 retries, 0 dropped/);
     expect(stderr).toMatch(/kafka: 6 sent, 0 retries, 0 dropped/);
+    // The allow-list at work: the harmless header on every span, client and server; the query redacted but for page.
+    expect(stderr).toMatch(/captured attributes: request headers: x-request-id; response headers: content-type;.*url\.query: redacted except page; sensitive, never captured although allow-listed: authorization, set-cookie, x-api-key, x-planted-secret/);
+    const captured = (a: Record<string, unknown>) => Object.fromEntries(Object.entries(a).filter(([k]) => k.includes('.header.') || k === 'url.query'));
+    expect(printed.map((s) => [s.kind, s.attributes['url.path'], captured(s.attributes)]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
+      [2, '/api/orders/7', { 'http.request.header.x-request-id': ['harmless/api/orders/7'], 'url.query': 'token=REDACTED&page=2', 'http.response.header.content-type': ['text/plain'] }],
+      [2, '/index.html', { 'http.request.header.x-request-id': ['harmless/index.html'], 'http.response.header.content-type': ['text/html'] }],
+      [2, '/missing', { 'http.request.header.x-request-id': ['harmless/missing'], 'http.response.header.content-type': ['text/html'] }],
+      [3, '/api/orders/7', { 'http.request.header.x-request-id': ['harmless/api/orders/7'], 'url.query': 'token=REDACTED&page=2', 'http.response.header.content-type': ['text/plain'] }],
+      [3, '/index.html', { 'http.request.header.x-request-id': ['harmless/index.html'], 'http.response.header.content-type': ['text/html'] }],
+      [3, '/missing', { 'http.request.header.x-request-id': ['harmless/missing'], 'http.response.header.content-type': ['text/html'] }],
+    ]);
 
     const normal = (s: { traceId: string; spanId: string; parentSpanId: string; name: string; kind: number; startTimeUnixNano: string | bigint; endTimeUnixNano: string | bigint; attributes: Record<string, unknown>; resource: Record<string, unknown> }) => ({
       traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId, name: s.name, kind: s.kind,

@@ -87,6 +87,9 @@ function attributeValue(key: string, v: AnyValue | undefined): AttributeValue {
   if (v?.boolValue !== undefined) return v.boolValue;
   if (v?.intValue !== undefined) return Number(v.intValue);
   if (v?.doubleValue !== undefined) return v.doubleValue;
+  // String arrays: the captured header and metadata values.
+  const items = (v?.arrayValue as { values?: AnyValue[] } | undefined)?.values;
+  if (v?.arrayValue !== undefined && (items ?? []).every((x) => x.stringValue !== undefined)) return (items ?? []).map((x) => x.stringValue!);
   throw new Error(`attribute ${key}: a value of a kind the sensor never writes: ${JSON.stringify(v)}`);
 }
 

@@ -53,6 +53,8 @@ export interface KubernetesOptions {
   readonly onProblem?: (message: string) => void;
   /** Watch silence before a fresh list (ms). */
   readonly silentMs?: number;
+  /** Pod label keys to keep besides the well-known ones (those the pod-label filters name); labelsOfPod answers with these. */
+  readonly podLabelKeys?: readonly string[];
 }
 
 /** Owner kinds whose own owner names the workload: ReplicaSet -> Deployment, Job -> CronJob. */
@@ -90,7 +92,7 @@ export class KubernetesMetadata {
       fieldSelector: `spec.nodeName=${options.nodeName}`,
       list: (p) => this.core.listPodForAllNamespaces(p),
       keyOf: (o) => o.metadata?.uid ?? '',
-      upsert: (o) => this.onPod(slimPod(o)),
+      upsert: (o) => this.onPod(slimPod(o, options.podLabelKeys)),
       remove: (o) => {
         store.deletePod(o.metadata?.uid ?? '');
         this.version++;
@@ -211,6 +213,14 @@ export class KubernetesMetadata {
       ...(this.options.clusterName ? { clusterName: this.options.clusterName } : {}),
     });
     return { attributes, complete };
+  }
+
+  /**
+   * The kept labels of the pod with this uid on this node (a deleted one
+   * within its grace period too), or undefined when no such pod is known.
+   */
+  labelsOfPod(uid: string): Readonly<Record<string, string>> | undefined {
+    return this.store.podByUid(uid)?.labels;
   }
 
   /**

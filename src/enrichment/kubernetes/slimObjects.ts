@@ -25,7 +25,10 @@ export interface SlimPod {
   readonly namespace: string;
   readonly nodeName: string;
   readonly resourceVersion: string;
-  /** app.kubernetes.io/name, app, app.kubernetes.io/instance, app.kubernetes.io/part-of, app.kubernetes.io/version (those present). */
+  /**
+   * app.kubernetes.io/name, app, app.kubernetes.io/instance, app.kubernetes.io/part-of, app.kubernetes.io/version,
+   * and the keys the pod-label filters name (those present): never every label, so memory does not grow with a pod's label count.
+   */
   readonly labels: Readonly<Record<string, string>>;
   /** resource.opentelemetry.io/* annotations (those present). */
   readonly otelAnnotations: Readonly<Record<string, string>>;
@@ -102,7 +105,8 @@ function controllerOf(refs: readonly V1OwnerReference[] | undefined): OwnerRef |
   return ref ? { kind: ref.kind, name: ref.name } : undefined;
 }
 
-export function slimPod(p: V1Pod): SlimPod {
+/** `labelKeys`: the label keys kept besides the well-known ones service.name needs (those a pod-label filter names). */
+export function slimPod(p: V1Pod, labelKeys: readonly string[] = []): SlimPod {
   const md = p.metadata ?? {};
   const containers: SlimContainer[] = [];
   for (const c of [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])]) {
@@ -128,13 +132,15 @@ export function slimPod(p: V1Pod): SlimPod {
   const ips = (st?.podIPs ?? []).map((x) => x.ip).filter((x): x is string => typeof x === 'string');
   if (ips.length === 0 && st?.podIP) ips.push(st.podIP);
   const owner = controllerOf(md.ownerReferences);
+  const labels = pick(md.labels, KEPT_LABELS);
+  for (const k of labelKeys) if (typeof md.labels?.[k] === 'string') labels[k] = md.labels[k];
   return {
     uid: md.uid ?? '',
     name: md.name ?? '',
     namespace: md.namespace ?? '',
     nodeName: p.spec?.nodeName ?? '',
     resourceVersion: md.resourceVersion ?? '',
-    labels: pick(md.labels, KEPT_LABELS),
+    labels,
     otelAnnotations,
     ...(owner ? { owner } : {}),
     containers,

@@ -11,8 +11,16 @@
  *
  * When the call ended with RST_STREAM, `http2.rst_stream.error_code`
  * names the HTTP/2 error code (and `error.type` repeats it).
+ *
+ * Allow-listed metadata (attributes.grpcRequestMetadata /
+ * grpcResponseMetadata) is reported as `rpc.grpc.request.metadata.<key>`
+ * and `rpc.grpc.response.metadata.<key>`, string arrays; response metadata
+ * includes the trailers. Binary keys ("-bin") are reported as sent: base64
+ * text, never decoded.
  */
 import type { Exchange } from '../contract.ts';
+import type { AttributeValue } from '../../spans/span.ts';
+import type { CapturedValues } from '../attributeCapture/index.ts';
 import type { GrpcMessageCounter } from './messageFraming.ts';
 import { GrpcStatus, isServerError, statusFromHttp, statusFromResetCode } from './status.ts';
 
@@ -36,6 +44,9 @@ export interface GrpcCall {
   readonly refusedByGoaway?: string;
   readonly request: GrpcMessageCounter;
   readonly response: GrpcMessageCounter;
+  /** Values of allow-listed request and response metadata, when any. */
+  readonly requestMetadata?: CapturedValues;
+  readonly responseMetadata?: CapturedValues;
 }
 
 /** content-type application/grpc, application/grpc+proto, application/grpc;... (not grpc-web, framed otherwise). */
@@ -86,7 +97,7 @@ function outcome(call: GrpcCall): { status?: number; reason?: string } {
 
 export function grpcExchange(call: GrpcCall): Exchange {
   const parts = call.path !== undefined ? splitGrpcPath(call.path) : undefined;
-  const attributes: Record<string, string | number | boolean> = {
+  const attributes: Record<string, AttributeValue> = {
     'rpc.system': 'grpc',
     'network.protocol.name': 'http',
     'network.protocol.version': '2',
@@ -110,6 +121,8 @@ export function grpcExchange(call: GrpcCall): Exchange {
     attributes['http2.rst_stream.error_code'] = call.reset.errorName;
     attributes['error.type'] = call.reset.errorName;
   }
+  call.requestMetadata?.addTo(attributes, 'grpc');
+  call.responseMetadata?.addTo(attributes, 'grpc');
   const failed = status !== undefined && status !== GrpcStatus.OK;
   const message = call.grpcMessage !== undefined && call.grpcMessage !== '' ? percentDecode(call.grpcMessage) : failed ? reason : undefined;
   return {

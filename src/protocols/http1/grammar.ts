@@ -1,5 +1,6 @@
 /** Request and response grammars for MessageReader: head parsers and resync anchors. */
 import type { SideGrammar } from './messageReader.ts';
+import type { AttributeCapture } from '../attributeCapture/index.ts';
 import {
   KNOWN_METHODS, looksLikeRequestStart, parseRequestHead, parseResponseHead,
   type RequestHead, type ResponseHead,
@@ -14,6 +15,8 @@ function asBuffer(b: Uint8Array): Buffer {
 
 export const requestGrammar: SideGrammar<RequestHead> = {
   parseHead: parseRequestHead,
+  // A method of up to 20 token bytes and the byte after it (parseRequestHead).
+  startCheckBytes: 22,
   nextStart(bytes) {
     const buf = asBuffer(bytes);
     let best = -1;
@@ -29,7 +32,23 @@ export const requestGrammar: SideGrammar<RequestHead> = {
 
 export const responseGrammar: SideGrammar<ResponseHead> = {
   parseHead: parseResponseHead,
+  // "HTTP/" (parseResponseHead).
+  startCheckBytes: 5,
   nextStart(bytes) {
     return asBuffer(bytes).indexOf(STATUS_ANCHOR, 1);
   },
 };
+
+/**
+ * The grammars of a parser whose heads also keep allow-listed header
+ * values; the plain ones when nothing is allow-listed, so the default
+ * costs nothing.
+ */
+export function grammarsFor(capture: AttributeCapture | undefined): { request: SideGrammar<RequestHead>; response: SideGrammar<ResponseHead> } {
+  const req = capture?.http1Request;
+  const res = capture?.http1Response;
+  return {
+    request: req === undefined ? requestGrammar : { ...requestGrammar, parseHead: (bytes) => parseRequestHead(bytes, req) },
+    response: res === undefined ? responseGrammar : { ...responseGrammar, parseHead: (bytes) => parseResponseHead(bytes, res) },
+  };
+}

@@ -11,7 +11,8 @@
 import type { ConnectionParser, Exchange, ParserContext, Side } from '../contract.ts';
 import { newParserStats } from '../contract.ts';
 import { MessageReader } from './messageReader.ts';
-import { requestGrammar, responseGrammar } from './grammar.ts';
+import { grammarsFor } from './grammar.ts';
+import type { AttributeCapture } from '../attributeCapture/index.ts';
 import type { BodyFraming } from './bodyFraming.ts';
 import type { HeaderFields, RequestHead, ResponseHead } from './messageHead.ts';
 import { exchangeOf } from './spanMapping.ts';
@@ -71,11 +72,15 @@ export class Http1Parser implements ConnectionParser {
   private readonly emit: (e: Exchange) => void;
 
   private readonly fromStart: boolean;
+  private readonly capture: AttributeCapture | undefined;
 
-  constructor(emit: (e: Exchange) => void, context: ParserContext = { fromStart: false }) {
+  /** `capture`: allow-listed headers and url.query to report (none by default). */
+  constructor(emit: (e: Exchange) => void, context: ParserContext = { fromStart: false }, capture?: AttributeCapture) {
     this.emit = emit;
     this.fromStart = context.fromStart;
-    this.requests = new MessageReader(requestGrammar, {
+    this.capture = capture;
+    const grammars = grammarsFor(capture);
+    this.requests = new MessageReader(grammars.request, {
       onHead: (head, startNs, offset) => {
         if (this.overflow > 0 || this.pending.length >= MAX_PENDING_REQUESTS) this.overflow++;
         else this.pending.push({ head, startNs, offset, pairable: this.fromStart, endNs: startNs, bodySize: 0, complete: false });
@@ -98,7 +103,7 @@ export class Http1Parser implements ConnectionParser {
       },
       onDesync: () => this.dropPending(),
     }, this.stats);
-    this.responses = new MessageReader(responseGrammar, {
+    this.responses = new MessageReader(grammars.response, {
       onHead: (head) => this.responseFraming(head),
       onComplete: (head, startNs, endNs, bodySize) => this.onResponse(head, startNs, endNs, bodySize),
       onLost: () => {
@@ -142,7 +147,7 @@ export class Http1Parser implements ConnectionParser {
       return;
     }
     this.pending.shift();
-    this.emit(exchangeOf(req, head, startNs, endNs, bodySize));
+    this.emit(exchangeOf(req, head, startNs, endNs, bodySize, this.capture));
     if (head.status === 101) {
       // Upgraded (WebSocket, h2c): what follows is not HTTP/1.
       this.upgraded = true;

@@ -4,6 +4,7 @@
  * MAX_HEAD_BYTES is invalid, whatever follows.
  */
 import type { ParseStep } from '../contract.ts';
+import type { CaptureNames, CapturedValues } from '../attributeCapture/index.ts';
 
 export const MAX_HEAD_BYTES = 64 * 1024;
 
@@ -16,8 +17,9 @@ export const KNOWN_METHODS = [
 export interface Head {
   /**
    * The header fields the parser and the span mapping use (USED_HEADERS),
-   * names lower-cased, repeated fields joined with ", ". Every field is
-   * checked for well-formedness; the others are not kept.
+   * names lower-cased, repeated fields joined with ", ", and the values of
+   * allow-listed ones (`captured`). Every field is checked for
+   * well-formedness; the others are not kept.
    */
   readonly headers: HeaderFields;
   /** Bytes of the head, blank line included. */
@@ -66,6 +68,12 @@ export class HeaderFields {
   traceparent: string | undefined = undefined;
   contentLength: string | undefined = undefined;
   transferEncoding: string | undefined = undefined;
+  /**
+   * Values of the allow-listed fields (attributes.requestHeaders /
+   * responseHeaders), each line a value; undefined when none was asked
+   * for or present. No other field value is ever decoded.
+   */
+  captured: CapturedValues | undefined = undefined;
 
   get(name: UsedHeader): string | undefined {
     switch (name) {
@@ -155,9 +163,10 @@ function contentEnd(bytes: Uint8Array, lf: number, lineStart: number): number {
 
 /**
  * Header fields of the lines after the start line (ends[1] up to the
- * blank line), or undefined if one is malformed.
+ * blank line), or undefined if one is malformed. `capture`: the
+ * allow-listed names whose values are kept besides the used ones.
  */
-function parseFields(bytes: Uint8Array, ends: readonly number[]): HeaderFields | undefined {
+function parseFields(bytes: Uint8Array, ends: readonly number[], capture: CaptureNames | undefined): HeaderFields | undefined {
   const headers = new HeaderFields();
   for (let i = 1; i < ends.length - 1; i++) {
     const lineStart = ends[i - 1]! + 1;
@@ -174,12 +183,15 @@ function parseFields(bytes: Uint8Array, ends: readonly number[]): HeaderFields |
     while (colon < lineEnd && isSpaceOrTab(bytes[colon]!)) colon++;
     if (colon >= lineEnd || bytes[colon] !== 0x3a || nameEnd === nameStart) return undefined;
     const name = usedHeaderName(bytes, nameStart, nameEnd);
-    if (name === undefined) continue;
+    const captureIndex = capture === undefined ? -1 : capture.matchBytes(bytes, nameStart, nameEnd);
+    if (name === undefined && captureIndex < 0) continue;
     let vs = colon + 1;
     let ve = lineEnd;
     while (vs < ve && isSpaceOrTab(bytes[vs]!)) vs++;
     while (ve > vs && isSpaceOrTab(bytes[ve - 1]!)) ve--;
-    headers.add(name, text(bytes, vs, ve));
+    const value = text(bytes, vs, ve);
+    if (name !== undefined) headers.add(name, value);
+    if (captureIndex >= 0) headers.captured = capture!.keep(headers.captured, captureIndex, value);
   }
   return headers;
 }
@@ -245,7 +257,8 @@ function headLimit(bytes: Uint8Array): number {
   return Math.min(bytes.length, MAX_HEAD_BYTES);
 }
 
-export function parseRequestHead(bytes: Uint8Array): ParseStep<RequestHead> {
+/** `capture`: allow-listed request header names whose values are kept (none by default). */
+export function parseRequestHead(bytes: Uint8Array, capture?: CaptureNames): ParseStep<RequestHead> {
   // Any token is a method once the connection is known to be HTTP (PURGE,
   // vendor extensions); inference alone insists on the well-known ones.
   let sp = 0;
@@ -263,14 +276,15 @@ export function parseRequestHead(bytes: Uint8Array): ParseStep<RequestHead> {
   let targetEnd = targetStart;
   while (targetEnd < lineEnd && bytes[targetEnd]! > 0x20 && bytes[targetEnd] !== 0x7f) targetEnd++;
   const version = targetEnd > targetStart && targetEnd + 9 === lineEnd && bytes[targetEnd] === 0x20 ? httpVersion(bytes, targetEnd + 1) : undefined;
-  const headers = version ? parseFields(bytes, lineEnds) : undefined;
+  const headers = version ? parseFields(bytes, lineEnds, capture) : undefined;
   if (!version || !headers) return { kind: 'invalid', reason: 'malformed request head', skip: 1 };
   return { kind: 'frame', consumed: end, frame: { method: methodText(bytes, sp), target: text(bytes, targetStart, targetEnd), version, headers, size: end } };
 }
 
 const REASONS = new Map<string, string>();
 
-export function parseResponseHead(bytes: Uint8Array): ParseStep<ResponseHead> {
+/** `capture`: allow-listed response header names whose values are kept (none by default). */
+export function parseResponseHead(bytes: Uint8Array, capture?: CaptureNames): ParseStep<ResponseHead> {
   if (bytes.length >= 5 && (bytes[0] !== 0x48 || bytes[1] !== 0x54 || bytes[2] !== 0x54 || bytes[3] !== 0x50 || bytes[4] !== 0x2f)) {
     return { kind: 'invalid', reason: 'not a status line', skip: 1 };
   }
@@ -286,7 +300,7 @@ export function parseResponseHead(bytes: Uint8Array): ParseStep<ResponseHead> {
   const d2 = bytes[11]! - 0x30;
   // The first digit of a status code is 1-5 in use and never 0 (RFC 9110 15): "000" is no status.
   const statusOk = bytes[8] === 0x20 && d0 >= 1 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && (lineEnd === 12 || bytes[12] === 0x20);
-  const headers = version && statusOk ? parseFields(bytes, lineEnds) : undefined;
+  const headers = version && statusOk ? parseFields(bytes, lineEnds, capture) : undefined;
   if (!version || !statusOk || !headers) return { kind: 'invalid', reason: 'malformed status line or header', skip: 1 };
   let reason = '';
   if (lineEnd > 13) {

@@ -27,6 +27,12 @@ export interface MessageEvents<H extends Head> {
 
 export interface SideGrammar<H extends Head> {
   parseHead(bytes: Uint8Array): ParseStep<H>;
+  /**
+   * Bytes parseHead needs to reject a head that starts wrong: past them, a
+   * head it said needMore for stays so until a blank line ends it or it
+   * reaches MAX_HEAD_BYTES (MessageReader relies on this to wait cheaply).
+   */
+  readonly startCheckBytes: number;
   /** Offset of the next plausible message start after index 0, or -1. */
   nextStart(bytes: Uint8Array): number;
 }
@@ -45,6 +51,14 @@ export class MessageReader<H extends Head> {
   private readonly stats: ParserStats;
   /** Bytes and gap lengths this side was given so far: the stream position after the queue's last byte. */
   private received = 0;
+  /**
+   * The queue is a head parseHead judged incomplete, its start checked
+   * (startCheckBytes held): push() queues bytes that cannot end it without
+   * parsing it again. lastTwo: its last two bytes (the older in bits 8-15),
+   * as a blank line may end across pushes.
+   */
+  private headWaiting = false;
+  private lastTwo = 0;
 
   constructor(grammar: SideGrammar<H>, events: MessageEvents<H>, stats: ParserStats) {
     this.grammar = grammar;
@@ -66,12 +80,39 @@ export class MessageReader<H extends Head> {
     if (this.state === 'stopped') return;
     this.received += bytes.length;
     this.queue.push(bytes, tsNs);
+    if (this.headWaiting) {
+      // Parsing the head again would copy and walk every byte held: a head
+      // sent a byte per write would cost O(n^2) (64 KiB: minutes of CPU).
+      if (this.headStaysIncomplete(bytes)) return;
+      this.headWaiting = false;
+    }
     this.run();
+  }
+
+  /**
+   * Whether the waiting head, with `bytes` just queued, is still
+   * incomplete, so parseHead would answer needMore again: `bytes` hold no
+   * blank line's end (an LF after an LF, or after CR LF, counting the bytes
+   * before them) and the head is under MAX_HEAD_BYTES.
+   */
+  private headStaysIncomplete(bytes: Uint8Array): boolean {
+    if (this.queue.length >= MAX_HEAD_BYTES) return false;
+    let prev2 = this.lastTwo >> 8;
+    let prev1 = this.lastTwo & 0xff;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      if (b === 0x0a && (prev1 === 0x0a || (prev1 === 0x0d && prev2 === 0x0a))) return false;
+      prev2 = prev1;
+      prev1 = b;
+    }
+    this.lastTwo = (prev2 << 8) | prev1;
+    return true;
   }
 
   gap(length: number, tsNs: bigint): void {
     if (this.state === 'stopped') return;
     this.received += length;
+    this.headWaiting = false;
     if (this.state === 'body' && this.queue.length === 0 && this.body!.skipGap(length)) {
       this.lastNs = tsNs;
       this.run();
@@ -107,7 +148,9 @@ export class MessageReader<H extends Head> {
     this.head = undefined;
     this.body = undefined;
     this.state = 'head';
-    this.events.onComplete(head, this.startNs, endNs, size);
+    // Chunks can be timestamped out of order (clocks of different CPUs): a
+    // message, and so its exchange, never ends before it starts.
+    this.events.onComplete(head, this.startNs, endNs < this.startNs ? this.startNs : endNs, size);
   }
 
   private run(): void {
@@ -134,9 +177,17 @@ export class MessageReader<H extends Head> {
           const front = this.queue.front();
           if (!front) return;
           // Most heads sit whole in the first chunk: try it before copying more.
-          let step = this.grammar.parseHead(front.bytes.length > MAX_HEAD_BYTES ? front.bytes.subarray(0, MAX_HEAD_BYTES) : front.bytes);
-          if (step.kind === 'needMore' && this.queue.length > front.bytes.length) step = this.grammar.parseHead(this.queue.peek(MAX_HEAD_BYTES));
-          if (step.kind === 'needMore') return;
+          let parsed = front.bytes.length > MAX_HEAD_BYTES ? front.bytes.subarray(0, MAX_HEAD_BYTES) : front.bytes;
+          let step = this.grammar.parseHead(parsed);
+          if (step.kind === 'needMore' && this.queue.length > front.bytes.length) step = this.grammar.parseHead(parsed = this.queue.peek(MAX_HEAD_BYTES));
+          if (step.kind === 'needMore') {
+            // `parsed` is the whole queue (a head of MAX_HEAD_BYTES is invalid, not incomplete).
+            if (parsed.length >= this.grammar.startCheckBytes) {
+              this.headWaiting = true;
+              this.lastTwo = (parsed[parsed.length - 2]! << 8) | parsed[parsed.length - 1]!;
+            }
+            return;
+          }
           if (step.kind === 'invalid' || step.kind === 'ignored') {
             this.state = 'resync';
             this.events.onDesync(this.queue.tsAt(0));

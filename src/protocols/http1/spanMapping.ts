@@ -1,10 +1,14 @@
 /**
  * An HTTP/1.x exchange in OpenTelemetry's HTTP semantic conventions.
  * Only the attributes named here leave the parser: header values in
- * general never do (they carry credentials), and the query string is left
- * out until the privacy rules of the configuration can vouch for it.
+ * general never do (they carry credentials), except those of allow-listed
+ * headers (`http.request.header.<name>`, `http.response.header.<name>`,
+ * string arrays), and the query string only when configured, its values
+ * redacted (`url.query`): see ../attributeCapture.
  */
 import type { Exchange } from '../contract.ts';
+import type { AttributeValue } from '../../spans/span.ts';
+import { queryOf, type AttributeCapture } from '../attributeCapture/index.ts';
 import { routeOf } from '../../spans/route.ts';
 import type { ResponseHead } from './messageHead.ts';
 import type { PendingRequest } from './http1Parser.ts';
@@ -49,11 +53,11 @@ export function pathOf(target: string): string {
   return q < 0 ? target : target.slice(0, q);
 }
 
-export function exchangeOf(req: PendingRequest, res: ResponseHead, _resStartNs: bigint, endNs: bigint, responseBodySize: number): Exchange {
+export function exchangeOf(req: PendingRequest, res: ResponseHead, _resStartNs: bigint, endNs: bigint, responseBodySize: number, capture?: AttributeCapture): Exchange {
   const method = STANDARD_METHODS.has(req.head.method) ? req.head.method : '_OTHER';
   const path = pathOf(req.head.target);
   const route = routeOf(path);
-  const attributes: Record<string, string | number | boolean> = {
+  const attributes: Record<string, AttributeValue> = {
     'http.request.method': method,
     'url.path': path,
     'url.scheme': 'http',
@@ -73,6 +77,7 @@ export function exchangeOf(req: PendingRequest, res: ResponseHead, _resStartNs: 
   }
   const ua = req.head.headers.get('user-agent');
   if (ua) attributes['user_agent.original'] = ua;
+  if (capture !== undefined) addCaptured(attributes, req, res, capture);
   const traceparent = req.head.headers.get('traceparent');
   return {
     protocol: 'http1',
@@ -90,4 +95,15 @@ export function exchangeOf(req: PendingRequest, res: ResponseHead, _resStartNs: 
     // when both saw the connection from its first byte (gaps are counted in it).
     ...(req.pairable ? { pairKey: `@${req.offset}` } : {}),
   };
+}
+
+/** The allow-listed header values and the redacted query, when configured. */
+function addCaptured(attributes: Record<string, AttributeValue>, req: PendingRequest, res: ResponseHead, capture: AttributeCapture): void {
+  if (capture.capturesQuery) {
+    const query = queryOf(req.head.target);
+    const redacted = query === undefined ? undefined : capture.urlQuery(query);
+    if (redacted !== undefined) attributes['url.query'] = redacted;
+  }
+  req.head.headers.captured?.addTo(attributes, 'http');
+  res.headers.captured?.addTo(attributes, 'http');
 }

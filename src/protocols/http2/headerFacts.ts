@@ -2,9 +2,12 @@
  * The few header fields an exchange is reported with, picked out of a
  * decoded header block. Nothing else is kept: header values carry
  * credentials (authorization, cookie...), and keeping only these bounds
- * the memory an open stream holds.
+ * the memory an open stream holds. The exception is what an operator
+ * allow-listed (../attributeCapture): those values are kept too, bounded,
+ * and never those of a sensitive header.
  */
 import { parseGrpcTimeout } from '../grpc/index.ts';
+import { queryOf, type AttributeCapture, type CapturedValues } from '../attributeCapture/index.ts';
 import type { DecodedBlock } from './hpack.ts';
 
 /** Longest value kept of any field (paths and user agents can be long). */
@@ -19,6 +22,10 @@ export interface RequestFacts {
   contentType?: string;
   traceparent?: string;
   grpcTimeoutNs?: bigint;
+  /** Values of allow-listed request headers / gRPC request metadata. */
+  captured?: CapturedValues;
+  /** url.query, redacted, when configured. */
+  query?: string;
   /** Fields of the block this observer could not resolve. */
   unresolved: number;
 }
@@ -28,6 +35,8 @@ export interface ResponseFacts {
   contentType?: string;
   grpcStatus?: number;
   grpcMessage?: string;
+  /** Values of allow-listed response headers / gRPC response metadata, trailers included. */
+  captured?: CapturedValues;
   unresolved: number;
 }
 
@@ -35,14 +44,20 @@ function clip(v: string): string {
   return v.length > MAX_VALUE_LENGTH ? v.slice(0, MAX_VALUE_LENGTH) : v;
 }
 
-export function requestFacts(block: DecodedBlock): RequestFacts {
+/** `capture`: what the operator allow-listed besides these (nothing by default). */
+export function requestFacts(block: DecodedBlock, capture?: AttributeCapture): RequestFacts {
   const f: RequestFacts = { unresolved: block.unknown + (block.malformed ? 1 : 0) };
+  const names = capture?.http2Request;
   // Indexed loops, not for...of: the optimising tier short of the top one
   // (Maglev) allocates an iterator result per field.
   const fields = block.fields;
   for (let i = 0; i < fields.length; i++) {
     const { name, value } = fields[i]!;
     if (value === undefined) continue;
+    if (names !== undefined) {
+      const at = names.match(name);
+      if (at >= 0) f.captured = names.keep(f.captured, at, value);
+    }
     switch (name) {
       case ':method':
         f.method ??= clip(value);
@@ -75,16 +90,30 @@ export function requestFacts(block: DecodedBlock): RequestFacts {
       }
     }
   }
+  if (capture?.capturesQuery && f.path !== undefined) {
+    const query = queryOf(f.path);
+    const redacted = query === undefined ? undefined : capture.urlQuery(query);
+    if (redacted !== undefined) f.query = redacted;
+  }
   return f;
 }
 
-/** Facts of a response header block or trailers, merged into `into` (later blocks win for grpc-*). */
-export function mergeResponseFacts(into: ResponseFacts, block: DecodedBlock): void {
+/**
+ * Facts of a response header block or trailers, merged into `into` (later
+ * blocks win for grpc-*). `capture`: what the operator allow-listed besides
+ * these (nothing by default); the values of every block are kept.
+ */
+export function mergeResponseFacts(into: ResponseFacts, block: DecodedBlock, capture?: AttributeCapture): void {
   into.unresolved += block.unknown + (block.malformed ? 1 : 0);
+  const names = capture?.http2Response;
   const fields = block.fields;
   for (let i = 0; i < fields.length; i++) {
     const { name, value } = fields[i]!;
     if (value === undefined) continue;
+    if (names !== undefined) {
+      const at = names.match(name);
+      if (at >= 0) into.captured = names.keep(into.captured, at, value);
+    }
     switch (name) {
       case ':status': {
         const s = statusCode(value);

@@ -5,11 +5,18 @@
  * application/grpc, as a gRPC call.
  */
 import type { Protocol } from '../contract.ts';
+import type { AttributeCapture } from '../attributeCapture/index.ts';
 import { Http2ConnectionParser } from './connectionParser.ts';
 import { inferHttp2 } from './inference.ts';
 
-export const http2Protocol: Protocol = {
-  name: 'http2',
-  infer: inferHttp2,
-  createParser: (emit) => new Http2ConnectionParser(emit),
-};
+/** HTTP/2 and gRPC whose parsers also report the allow-listed headers, metadata and url.query of `capture`. */
+export function http2ProtocolWith(capture: AttributeCapture | undefined): Protocol {
+  return {
+    name: 'http2',
+    infer: inferHttp2,
+    createParser: (emit) => new Http2ConnectionParser(emit, capture),
+  };
+}
+
+/** HTTP/2 and gRPC as reported by default: no header values, no query string. */
+export const http2Protocol: Protocol = http2ProtocolWith(undefined);

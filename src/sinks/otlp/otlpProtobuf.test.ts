@@ -4,8 +4,8 @@
  * official .proto files (test/support/otlpProto.ts) and must be equal,
  * field for field, for spans that walk every branch of the writer
  * (non-ASCII, strings around the one-byte length limit, messages past 127
- * and 16383 bytes, negative integers, doubles, booleans, status messages,
- * parents, several resources).
+ * and 16383 bytes, negative integers, doubles, booleans, string arrays,
+ * status messages, parents, several resources).
  */
 import { describe, expect, it } from 'vitest';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -27,6 +27,9 @@ const EDGE: Span[] = [
     attributes: {
       'url.path': '/grüße/42?q=日本', 'http.response.status_code': 200, 'negative': -5, 'big': 2 ** 52, 'ratio': 0.25, 'flag': true, 'off': false,
       'exactly42': 'x'.repeat(42), 'exactly43': 'y'.repeat(43), 'long': 'z'.repeat(200), 'huge': 'h'.repeat(20_000), 'empty': '',
+      // String arrays (captured headers): repeated values, non-ASCII, an array past 127 bytes, an empty one.
+      'http.request.header.x-request-id': ['a1', 'b2'], 'http.response.header.content-language': ['de-AT, grüße'],
+      'rpc.grpc.request.metadata.x-tenant-bin': ['AAEC', 'q'.repeat(300)], 'http.request.header.x-empty': [],
     },
     status: { code: 2, message: 'HTTP 500' }, resource: podA,
   },

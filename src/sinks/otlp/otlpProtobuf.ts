@@ -48,6 +48,9 @@ const ANY_STRING = 1;
 const ANY_BOOL = 2;
 const ANY_INT = 3;
 const ANY_DOUBLE = 4;
+const ANY_ARRAY = 5;
+// ArrayValue
+const ARRAY_VALUES = 1;
 
 /** W3C sampled, and "is_remote known: local" (SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK): every span is built here. */
 const SPAN_FLAGS_VALUE = 0x101;
@@ -74,10 +77,22 @@ function attribute(w: ProtoWriter, field: number, key: string, value: AttributeV
   const any = w.begin(KV_VALUE);
   if (typeof value === 'string') w.string(ANY_STRING, value);
   else if (typeof value === 'boolean') w.bool(ANY_BOOL, value);
+  else if (typeof value !== 'number') stringArray(w, value);
   else if (Number.isSafeInteger(value)) w.int64(ANY_INT, value);
   else w.double(ANY_DOUBLE, value);
   w.end(any);
   w.end(kv);
+}
+
+/** AnyValue.array_value: an ArrayValue of string AnyValues (captured header values). */
+function stringArray(w: ProtoWriter, values: readonly string[]): void {
+  const array = w.begin(ANY_ARRAY);
+  for (const v of values) {
+    const item = w.begin(ARRAY_VALUES);
+    w.string(ANY_STRING, v);
+    w.end(item);
+  }
+  w.end(array);
 }
 
 function attributes(w: ProtoWriter, field: number, attrs: Readonly<Record<string, AttributeValue>>): void {

@@ -42,9 +42,14 @@ export class ChunkReader {
    */
   async fill(n: number): Promise<number> {
     if (this.available >= n || this.eof) return this.available;
-    if (n > this.buf.length) {
+    // A record's length is read before its bytes: a corrupt one (up to
+    // MAX_RECORD) must not size the window, so it grows only to what the
+    // file still holds; the read below then meets the end, and the format
+    // reports the record cut short.
+    const want = n > this.buf.length ? Math.min(n, await this.bytesLeft()) : n;
+    if (want > this.buf.length) {
       let size = this.buf.length;
-      while (size < n) size *= 2;
+      while (size < want) size *= 2;
       const bigger = Buffer.allocUnsafe(size);
       this.buf.copy(bigger, 0, this.start, this.end);
       this.replace(bigger);
@@ -55,11 +60,22 @@ export class ChunkReader {
       this.start = 0;
     }
     while (this.available < n && !this.eof) {
+      if (this.end === this.buf.length) {
+        // Full, grown as far as the file reached: it ends here (or grew since; then it is read as cut short).
+        this.eof = true;
+        break;
+      }
       const { bytesRead } = await this.fh.read(this.buf, this.end, this.buf.length - this.end, this.base + this.end);
       if (bytesRead === 0) this.eof = true;
       this.end += bytesRead;
     }
     return this.available;
+  }
+
+  /** Bytes the file holds from the parser's position; unknown (Infinity) for a pipe or device. */
+  private async bytesLeft(): Promise<number> {
+    const st = await this.fh.stat();
+    return st.isFile() ? Math.max(0, st.size - this.offset) : Infinity;
   }
 
   private replace(bigger: Buffer): void {
