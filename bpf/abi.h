@@ -27,6 +27,7 @@ enum hp_event_kind {
 	HP_EVENT_CONN_CLOSE = 3, /* close(2) on a tracked connection */
 	HP_EVENT_PROC_EXEC = 4,  /* a process image was replaced (execve) */
 	HP_EVENT_PROC_EXIT = 5,  /* a whole process (thread group) exited */
+	HP_EVENT_H2_HEADERS = 6, /* an HTTP/2 header block, decoded by the program (Go uprobes) */
 };
 
 /* Who opened the connection, from the traced process's point of view. */
@@ -107,6 +108,42 @@ enum hp_limits {
 	 * function in bits 40-63. */
 	HP_GO_TLS_COOKIE_DIR_SHIFT = 32,
 	HP_GO_TLS_COOKIE_OFF_SHIFT = 40,
+	/* An HTTP/2 header event carries at most this many fields, each name
+	 * and value cut at these lengths (truncation is flagged, never hidden). */
+	HP_H2_MAX_FIELDS = 16,
+	HP_H2_NAME_MAX = 48,
+	HP_H2_VALUE_MAX = 200,
+	/* A Go HTTP/2 header uprobe's cookie: the binary's index (the same as
+	 * its Go TLS index) in bits 0-31, the probed function (enum
+	 * hp_h2_probe) in bits 32-39. */
+	HP_H2_COOKIE_PROBE_SHIFT = 32,
+};
+
+/* Which function a Go HTTP/2 header probe sits on. */
+enum hp_h2_probe {
+	/* grpc-go internal/transport.(*http2Client).operateHeaders(frame):
+	 * a response header block or trailers the client decoded. */
+	HP_H2_GRPC_CLIENT_READ = 1,
+	/* (*http2Server).operateHeaders(ctx, frame, handle): a request the
+	 * server decoded. */
+	HP_H2_GRPC_SERVER_READ = 2,
+	/* (*loopyWriter).writeHeader(streamID, endStream, hf, onWrite): a block
+	 * about to be encoded and written, by either side. */
+	HP_H2_GRPC_WRITE = 3,
+};
+
+enum hp_h2_flags {
+	HP_H2_END_STREAM = 1,      /* the block ends its stream (END_STREAM) */
+	HP_H2_FIELDS_TRUNCATED = 2, /* more fields than HP_H2_MAX_FIELDS: field_total says how many */
+	HP_H2_LIST_TRUNCATED = 4,  /* the stack itself cut the list (MetaHeadersFrame.Truncated) */
+};
+
+enum hp_h2_field_flags {
+	HP_H2_NAME_TRUNCATED = 1,  /* name_len bytes carried of a longer name */
+	HP_H2_VALUE_TRUNCATED = 2, /* value_len bytes carried of a longer value */
+	/* HPACK never-indexed (Sensitive): the value is not read at all. */
+	HP_H2_VALUE_WITHHELD = 4,
+	HP_H2_UNREADABLE = 8,      /* the field's memory could not be read */
 };
 
 /* A connection's identity: survives fd reuse because gen is the kernel
@@ -170,6 +207,34 @@ struct hp_conn_close_event {
 	__u8 _pad1[7];
 };
 
+/* One header field: the first name_len / value_len bytes of each. */
+struct hp_h2_header_field {
+	__u16 name_len;
+	__u16 value_len;
+	__u8 flags; /* enum hp_h2_field_flags */
+	__u8 _pad[3];
+	char name[HP_H2_NAME_MAX];
+	char value[HP_H2_VALUE_MAX];
+};
+
+/* A whole HTTP/2 header block as the program saw it, before encoding
+ * (egress) or after decoding (ingress): unlike the frame's bytes, it needs
+ * no HPACK state, so it names streams of connections older than the
+ * sensor. Followed by nothing; only the first field_count entries of
+ * fields[] are sent (the record is shorter). */
+struct hp_h2_headers_event {
+	struct hp_event_header hdr;
+	struct hp_conn_id conn;
+	__u32 stream_id;
+	__u32 field_total; /* fields the block had */
+	__u8 direction; /* enum hp_direction: egress encoded, ingress decoded */
+	__u8 flags; /* enum hp_h2_flags */
+	__u8 probe; /* enum hp_h2_probe */
+	__u8 field_count; /* entries of fields[] carried */
+	__u8 _pad1[4];
+	struct hp_h2_header_field fields[HP_H2_MAX_FIELDS];
+};
+
 struct hp_proc_event {
 	struct hp_event_header hdr;
 	__u32 tgid;
@@ -188,7 +253,8 @@ enum hp_counter {
 	HP_CTR_IOV_TRUNCATED = 4, /* iovec/mmsg entries beyond the walk limit */
 	HP_CTR_FILTERED = 5,      /* data syscalls dropped by a filter */
 	HP_CTR_TLS_UNKEYED = 6,   /* TLS calls whose socket was not learned: sent under the SSL* */
-	HP_CTR__COUNT = 7,
+	HP_CTR_H2_UNKEYED = 7,    /* Go HTTP/2 header blocks whose socket was not learned: not sent */
+	HP_CTR__COUNT = 8,
 };
 
 /* Runtime configuration (array map "hp_config", one entry), written by user
@@ -229,6 +295,34 @@ struct hp_go_tls_binary {
 	 * probes were attached. */
 	__u8 read_spills;
 	__u8 _pad[2];
+};
+
+/* Go HTTP/2 headers (grpc-go's transport), one per probed binary (array
+ * map "hp_go_h2_bins", same index as its hp_go_tls_binary, whose socket
+ * offsets and itabs it uses too), from the binary's symbols and DWARF. */
+struct hp_go_h2_binary {
+	__u64 client_read_addr; /* (*http2Client).operateHeaders; 0: not probed */
+	__u64 server_read_addr; /* (*http2Server).operateHeaders */
+	__u64 write_addr; /* (*loopyWriter).writeHeader */
+	__u64 itab_tls; /* go:itab.*crypto/tls.Conn,net.Conn */
+	/* go:itab.*google.golang.org/grpc/internal/credentials.syscallConn,net.Conn:
+	 * grpc-go's wrapper of a *tls.Conn; 0: not in the binary */
+	__u64 itab_syscall_conn;
+	__u32 client_conn_off; /* http2Client.conn (net.Conn) */
+	__u32 server_conn_off; /* http2Server.conn */
+	__u32 loopy_conn_off; /* loopyWriter.conn */
+	__u32 syscall_conn_off; /* syscallConn.Conn (the wrapped net.Conn) */
+	__u32 meta_frame_off; /* MetaHeadersFrame.HeadersFrame (a pointer) */
+	__u32 meta_fields_off; /* MetaHeadersFrame.Fields ([]hpack.HeaderField) */
+	__u32 meta_truncated_off; /* MetaHeadersFrame.Truncated */
+	__u32 stream_id_off; /* HeadersFrame.FrameHeader + FrameHeader.StreamID */
+	__u32 frame_flags_off; /* HeadersFrame.FrameHeader + FrameHeader.Flags */
+	__u32 field_size; /* sizeof(hpack.HeaderField) */
+	__u32 field_name_off; /* HeaderField.Name (string: data, len) */
+	__u32 field_value_off; /* HeaderField.Value */
+	__u32 field_sensitive_off; /* HeaderField.Sensitive (bool) */
+	__u8 pie;
+	__u8 _pad[3];
 };
 
 #pragma GCC diagnostic pop

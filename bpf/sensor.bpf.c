@@ -23,12 +23,14 @@
 #include "maps/scratch.h"
 #include "maps/tls.h"
 #include "maps/goTls.h"
+#include "maps/goH2.h"
 #include "lib/socket.h"
 #include "lib/filter.h"
 #include "lib/conn.h"
 #include "lib/emit.h"
 #include "lib/tls.h"
 #include "lib/goTls.h"
+#include "lib/goH2.h"
 #include "lib/io.h"
 #include "lib/proc.h"
 
@@ -189,6 +191,14 @@ SEC("uprobe")
 int BPF_KPROBE(hp_up_go_tls_ret)
 {
 	return hp_go_tls_return(ctx);
+}
+
+/* Go HTTP/2 header blocks (lib/goH2.h): one program for every probed
+ * function; the cookie says which binary and which function. */
+SEC("uprobe")
+int BPF_KPROBE(hp_up_go_h2)
+{
+	return hp_go_h2_probe(ctx);
 }
 
 /* ---- processes: always on, no tracefs needed ---- */

@@ -41,7 +41,7 @@ bool HasAnyPrefix(const char* text, std::initializer_list<const char*> prefixes)
 // chosen by options.attach ("tp/" and "raw_tp/" are libbpf's short spellings).
 bool Wanted(const bpf_program* program, const std::string& attach, bool goTls) {
   const char* section = bpf_program__section_name(program);
-  if (!goTls && HasAnyPrefix(bpf_program__name(program), {"hp_up_go_tls"})) return false;
+  if (!goTls && HasAnyPrefix(bpf_program__name(program), {"hp_up_go_tls", "hp_up_go_h2"})) return false;
   // Uprobes are loaded whatever the family, and attached per binary later.
   if (HasAnyPrefix(section, {"raw_tracepoint/", "raw_tp/", "tp_btf/", "uprobe", "uretprobe"})) {
     return true;
@@ -166,6 +166,7 @@ Napi::Function Sensor::Define(Napi::Env env) {
                          InstanceMethod<&Sensor::AttachUprobe>("attachUprobe"),
                          InstanceMethod<&Sensor::DetachUprobe>("detachUprobe"),
                          InstanceMethod<&Sensor::SetGoTlsBinary>("setGoTlsBinary"),
+                         InstanceMethod<&Sensor::SetGoH2Binary>("setGoH2Binary"),
                      });
 }
 
@@ -483,6 +484,56 @@ Napi::Value Sensor::SetGoTlsBinary(const Napi::CallbackInfo& info) {
   const __u32 key = static_cast<__u32>(index);
   if (bpf_map_update_elem(bpf_map__fd(map), &key, &value, BPF_ANY) != 0) {
     throw MakeError(env, {Stage::kMap, errno, "map 'hp_go_tls_bins'", "", "writing a Go binary's layout", ""});
+  }
+  return env.Undefined();
+}
+
+// setGoH2Binary(index, layout | null): one entry of "hp_go_h2_bins"
+// (struct hp_go_h2_binary, bpf/abi.h), the same index as the binary's Go
+// TLS entry; null clears it.
+Napi::Value Sensor::SetGoH2Binary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* usage =
+      "setGoH2Binary(index: number, layout: { clientReadAddr, serverReadAddr, writeAddr, itabTls, "
+      "itabSyscallConn, clientConnOff, serverConnOff, loopyConnOff, syscallConnOff, metaFrameOff, "
+      "metaFieldsOff, metaTruncatedOff, streamIdOff, frameFlagsOff, fieldSize, fieldNameOff, "
+      "fieldValueOff, fieldSensitiveOff, pie } | null)";
+  if (info.Length() < 2 || !info[0].IsNumber() || !(info[1].IsObject() || info[1].IsNull())) {
+    throw Napi::TypeError::New(env, usage);
+  }
+  const std::uint64_t index =
+      args::IntegerValue(info[0], "Go HTTP/2 binary index", 0, HP_GO_TLS_MAX_BINARIES - 1);
+  hp_go_h2_binary value{};
+  if (info[1].IsObject()) {
+    const char* what = "Go HTTP/2 binary layout";
+    Napi::Object o = info[1].As<Napi::Object>();
+    const std::uint64_t u64 = std::numeric_limits<std::uint64_t>::max();
+    const std::uint64_t u32 = std::numeric_limits<std::uint32_t>::max();
+    auto off = [&](const char* key) { return static_cast<__u32>(*args::Integer(o, key, what, 0, u32, true)); };
+    value.client_read_addr = *args::Integer(o, "clientReadAddr", what, 0, u64, true);
+    value.server_read_addr = *args::Integer(o, "serverReadAddr", what, 0, u64, true);
+    value.write_addr = *args::Integer(o, "writeAddr", what, 0, u64, true);
+    value.itab_tls = *args::Integer(o, "itabTls", what, 0, u64, true);
+    value.itab_syscall_conn = *args::Integer(o, "itabSyscallConn", what, 0, u64, true);
+    value.client_conn_off = off("clientConnOff");
+    value.server_conn_off = off("serverConnOff");
+    value.loopy_conn_off = off("loopyConnOff");
+    value.syscall_conn_off = off("syscallConnOff");
+    value.meta_frame_off = off("metaFrameOff");
+    value.meta_fields_off = off("metaFieldsOff");
+    value.meta_truncated_off = off("metaTruncatedOff");
+    value.stream_id_off = off("streamIdOff");
+    value.frame_flags_off = off("frameFlagsOff");
+    value.field_size = off("fieldSize");
+    value.field_name_off = off("fieldNameOff");
+    value.field_value_off = off("fieldValueOff");
+    value.field_sensitive_off = off("fieldSensitiveOff");
+    value.pie = args::Boolean(o, "pie", what, false) ? 1 : 0;
+  }
+  bpf_map* map = RequireMap(env, "hp_go_h2_bins", sizeof(__u32), sizeof(value));
+  const __u32 key = static_cast<__u32>(index);
+  if (bpf_map_update_elem(bpf_map__fd(map), &key, &value, BPF_ANY) != 0) {
+    throw MakeError(env, {Stage::kMap, errno, "map 'hp_go_h2_bins'", "", "writing a Go binary's HTTP/2 layout", ""});
   }
   return env.Undefined();
 }

@@ -59,6 +59,7 @@ class Sensor : public Napi::ObjectWrap<Sensor> {
   Napi::Value AttachUprobe(const Napi::CallbackInfo& info);
   Napi::Value DetachUprobe(const Napi::CallbackInfo& info);
   Napi::Value SetGoTlsBinary(const Napi::CallbackInfo& info);
+  Napi::Value SetGoH2Binary(const Napi::CallbackInfo& info);
 
   void Open(Napi::Env env);
   void Shutdown();

@@ -47,5 +47,9 @@ export function formatText(ev: SensorEvent, conn: ConnOpenEvent | undefined): st
     case 'exec':
     case 'exit':
       return `${t} ${ev.type.padEnd(7)} ${ev.comm}[${ev.pid}] ppid=${ev.ppid}`;
+    case 'headers':
+      // Names only: values can be credentials (authorization, cookie), and --json has them for who needs them.
+      return `${t} ${ev.direction === 'egress' ? 'headers>' : 'headers<'} ${who(ev.pid, conn)} conn=${ev.conn} stream=${ev.streamId}${ev.endStream ? ' END_STREAM' : ''} ${ev.source} ` +
+        `${ev.fields.map((f) => f.name).join(' ')}${ev.fieldTotal > ev.fields.length ? ` (+${ev.fieldTotal - ev.fields.length} not carried)` : ''}`;
   }
 }

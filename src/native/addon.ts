@@ -87,6 +87,30 @@ export interface GoTlsBinaryLayout {
   readSpills: boolean;
 }
 
+/** struct hp_go_h2_binary (bpf/abi.h): grpc-go's header functions and the offsets their probe reads. */
+export interface GoH2BinaryLayout {
+  clientReadAddr: number;
+  serverReadAddr: number;
+  writeAddr: number;
+  itabTls: number;
+  /** 0 when the binary has no grpc-go credentials.syscallConn itab. */
+  itabSyscallConn: number;
+  clientConnOff: number;
+  serverConnOff: number;
+  loopyConnOff: number;
+  syscallConnOff: number;
+  metaFrameOff: number;
+  metaFieldsOff: number;
+  metaTruncatedOff: number;
+  streamIdOff: number;
+  frameFlagsOff: number;
+  fieldSize: number;
+  fieldNameOff: number;
+  fieldValueOff: number;
+  fieldSensitiveOff: number;
+  pie: boolean;
+}
+
 export interface NativeSensor {
   setConfig(config: SensorConfig): void;
   setAllowList(kind: 'pid' | 'port' | 'cgroup', values: Array<number | bigint>): void;
@@ -106,6 +130,7 @@ export interface NativeSensor {
   detachUprobe(id: number): boolean;
   /** Writes (or, with null, clears) one Go binary's entry of hp_go_tls_bins (struct hp_go_tls_binary). */
   setGoTlsBinary(index: number, layout: GoTlsBinaryLayout | null): void;
+  setGoH2Binary(index: number, layout: GoH2BinaryLayout | null): void;
   close(): void;
 }
 

@@ -11,6 +11,7 @@
  * the role is unknown).
  */
 import type { Role } from '../source/events.ts';
+import type { AttributeValue } from '../spans/span.ts';
 
 export type Side = 'request' | 'response';
 
@@ -50,8 +51,12 @@ export interface Exchange {
   /** Time of the first byte of the request and of the last byte of the response. */
   readonly startNs: bigint;
   readonly endNs: bigint;
-  /** OpenTelemetry semantic-convention attributes. */
-  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * OpenTelemetry semantic-convention attributes. String arrays only for
+   * the allow-listed headers and metadata (`http.request.header.<name>`,
+   * `rpc.grpc.request.metadata.<key>`...), see ./attributeCapture.
+   */
+  readonly attributes: Readonly<Record<string, AttributeValue>>;
   /** Error by the protocol's rule for each side (e.g. HTTP: server 5xx; client 4xx and 5xx). */
   readonly error: { readonly server: boolean; readonly client: boolean; readonly message?: string };
   /** A W3C traceparent header value seen on the request, if any. */
@@ -88,7 +93,28 @@ export interface ConnectionParser {
   onClose(tsNs: bigint): void;
   /** Bytes held in buffers (for the memory bound). */
   bufferedBytes(): number;
+  /**
+   * A header block of one side that the program held in plaintext (a
+   * uprobe read it), for protocols whose wire form needs state the
+   * observer may lack (HTTP/2's HPACK). Optional: others ignore them.
+   */
+  onHeaders?(side: Side, block: HeaderBlockCopy, tsNs: bigint): void;
   readonly stats: ParserStats;
+}
+
+/**
+ * One HTTP/2 header block as the program held it (src/source/events.ts
+ * HeadersEvent), in the parsers' terms.
+ */
+export interface HeaderBlockCopy {
+  readonly streamId: number;
+  readonly endStream: boolean;
+  /** value undefined: not known (withheld, cut short, unreadable). */
+  readonly fields: ReadonlyArray<{ readonly name: string; readonly value: string | undefined }>;
+  /** Fields whose name or value is not all there, or that the copy could not carry. */
+  readonly unknown: number;
+  /** It comes after its frame's bytes (a block the program decoded), else before (one it is about to encode). */
+  readonly follows: boolean;
 }
 
 export interface ParserContext {

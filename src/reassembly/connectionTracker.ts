@@ -6,8 +6,9 @@
  * idleTimeoutNs of event time, inference given at most inferenceBytes per
  * direction. Each eviction, drop and undecided connection is counted.
  */
-import type { ConnOpenEvent, DataEvent, Direction, Role, SensorEvent } from '../source/events.ts';
-import type { ConnectionParser, Exchange, ParserStats, Protocol, Side } from '../protocols/contract.ts';
+import type { ConnOpenEvent, DataEvent, Direction, HeadersEvent, Role, SensorEvent } from '../source/events.ts';
+import type { ConnectionParser, Exchange, HeaderBlockCopy, ParserStats, Protocol, Side } from '../protocols/contract.ts';
+import { headerBlockOf } from './headerBlockCopy.ts';
 import { newParserStats } from '../protocols/contract.ts';
 import { DirectionStream, type Delivery, type DeliverySink } from './directionStream.ts';
 
@@ -44,8 +45,21 @@ export interface TrackerStats {
   unknownProtocol: number;
   /** Socket bytes (events) of a TLS connection that arrived after its plaintext: not parsed. */
   ciphertextDropped: number;
+  /** Header block copies (uprobes) of no tracked connection, an ignored one, or over the bound while inferring. */
+  headerCopiesDropped: number;
   gaps: number;
   gapBytes: number;
+  /** Bytes held now, by stage: computed when asked, over the (capped) tracked connections. */
+  buffered: BufferedBytes;
+}
+
+export interface BufferedBytes {
+  /** Events held back by a stream waiting for a hole to fill (flushed at the end of every batch). */
+  reorder: number;
+  /** First bytes of connections whose protocol is not decided yet. */
+  inference: number;
+  /** What parsers hold of an incomplete frame, head or message (ConnectionParser.bufferedBytes). */
+  parsers: number;
 }
 
 interface Tracked {
@@ -59,7 +73,7 @@ interface Tracked {
   orderNs: bigint;
   streams: Record<Direction, DirectionStream>;
   /** Deliveries kept while the protocol is undecided, in arrival order. */
-  early: Array<{ dir: Direction; d: Delivery }>;
+  early: Array<{ dir: Direction; d: Delivery | HeaderCopyDelivery }>;
   earlyBytes: Record<Direction, number>;
   state: 'inferring' | 'parsing' | 'ignored';
   protocol?: Protocol;
@@ -67,7 +81,21 @@ interface Tracked {
   requestsOn: Direction;
   role: Exclude<Role, 'unknown'>;
   tls: boolean;
+  /** Header blocks copied by uprobes came for it: only HTTP/2 stacks are probed so (see infer). */
+  headerCopies: boolean;
 }
+
+/** A header block copy kept, in order with the bytes, while the protocol is undecided. */
+interface HeaderCopyDelivery {
+  readonly kind: 'headers';
+  readonly block: HeaderBlockCopy;
+  readonly tsNs: bigint;
+}
+
+/** The protocol header block copies belong to: decided for on the first one when its inference says maybe. */
+const HEADER_COPIES_PROTOCOL = 'http2';
+/** Header copies kept per connection while its protocol is undecided; beyond, they are dropped (counted). */
+const MAX_EARLY_HEADER_COPIES = 64;
 
 function concat(parts: Uint8Array[]): Uint8Array {
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
@@ -79,7 +107,7 @@ export class ConnectionTracker {
   private nowNs = 0n;
   private readonly holding = new Set<Tracked>();
   /** ciphertextDropped: socket bytes of a connection after its TLS plaintext arrived. */
-  readonly counters = { evictedLru: 0, evictedIdle: 0, unknownProtocol: 0, ciphertextDropped: 0 };
+  readonly counters = { evictedLru: 0, evictedIdle: 0, unknownProtocol: 0, ciphertextDropped: 0, headerCopiesDropped: 0 };
   private readonly protocols: readonly Protocol[];
   private readonly onExchange: ExchangeSink;
   private readonly limits: TrackerLimits;
@@ -131,6 +159,9 @@ export class ConnectionTracker {
         // The kernel closes a dead process's sockets without close(2).
         for (const conn of [...(this.byPid.get(ev.pid) ?? [])]) this.end(conn, ev.tsNs);
         return;
+      case 'headers':
+        this.onHeaders(ev);
+        return;
       default:
         return;
     }
@@ -180,11 +211,16 @@ export class ConnectionTracker {
   stats(): TrackerStats {
     let gaps = this.retiredStats.gaps;
     let gapBytes = this.retiredStats.gapBytes;
+    const buffered: BufferedBytes = { reorder: 0, inference: 0, parsers: 0 };
     for (const t of this.conns.values()) {
       gaps += t.streams.egress.gaps + t.streams.ingress.gaps;
       gapBytes += t.streams.egress.gapBytes + t.streams.ingress.gapBytes;
+      buffered.reorder += t.streams.egress.heldBytes + t.streams.ingress.heldBytes;
+      // earlyBytes keeps counting after inference (its limit); the bytes are held only while inferring.
+      if (t.state === 'inferring') buffered.inference += t.earlyBytes.egress + t.earlyBytes.ingress;
+      if (t.parser) buffered.parsers += t.parser.bufferedBytes();
     }
-    return { connections: this.conns.size, ...this.counters, gaps, gapBytes };
+    return { connections: this.conns.size, ...this.counters, gaps, gapBytes, buffered };
   }
 
   /** Parser counters summed per protocol, live and ended connections together. */
@@ -218,6 +254,7 @@ export class ConnectionTracker {
       requestsOn: open.role === 'server' ? 'ingress' : 'egress',
       role: open.role === 'server' ? 'server' : 'client',
       tls: false,
+      headerCopies: false,
     };
     this.conns.set(open.conn, t);
     let set = this.byPid.get(open.pid);
@@ -281,7 +318,8 @@ export class ConnectionTracker {
     if (t.state === 'ignored') this.counters.unknownProtocol--; // it was ciphertext, not an unknown protocol
     const start = t.open.origin === 'existing' ? -1 : 0;
     t.streams = { egress: new DirectionStream(start), ingress: new DirectionStream(start) };
-    t.early = [];
+    // Header copies are of the plaintext: kept (they come before its first bytes when egress).
+    t.early = t.early.filter((e) => e.d.kind === 'headers');
     t.earlyBytes = { egress: 0, ingress: 0 };
     t.state = 'inferring';
     t.protocol = undefined;
@@ -306,7 +344,14 @@ export class ConnectionTracker {
   /** A delivery of a connection whose protocol is not decided yet: kept for inference. */
   private keepEarly(t: Tracked, d: Delivery): void {
     const dir = this.targetDir;
-    t.early.push({ dir, d });
+    const last = t.early[t.early.length - 1];
+    if (d.kind === 'gap' && last?.dir === dir && last.d.kind === 'gap') {
+      // Consecutive gaps are one gap to a parser: one entry, not one per
+      // event (a connection of sendfile events only would keep thousands).
+      t.early[t.early.length - 1] = { dir, d: { kind: 'gap', length: last.d.length + d.length, tsNs: d.tsNs } };
+    } else {
+      t.early.push({ dir, d });
+    }
     if (d.kind === 'bytes') t.earlyBytes[dir] += d.bytes.length;
     this.keptEarly = true;
   }
@@ -320,7 +365,7 @@ export class ConnectionTracker {
       // Inference looks at the stream's beginning only: up to the first gap.
       const parts: Uint8Array[] = [];
       for (const e of t.early) {
-        if (e.dir !== dir) continue;
+        if (e.dir !== dir || e.d.kind === 'headers') continue;
         if (e.d.kind === 'gap') break;
         parts.push(e.d.bytes);
       }
@@ -337,6 +382,10 @@ export class ConnectionTracker {
       }
       if (v.verdict === 'maybe') maybe ??= p;
     }
+    if (!chosen && t.headerCopies && maybe?.name !== HEADER_COPIES_PROTOCOL) {
+      maybe = this.protocols.find((p) => p.name === HEADER_COPIES_PROTOCOL && p.infer(bytes).verdict === 'maybe') ?? maybe;
+    }
+    if (!chosen && t.headerCopies && maybe?.name === HEADER_COPIES_PROTOCOL) chosen = { protocol: maybe };
     if (!chosen) {
       if (!maybe) {
         t.state = 'ignored';
@@ -344,7 +393,9 @@ export class ConnectionTracker {
         t.early = [];
         return;
       }
-      const exhausted = t.earlyBytes.egress >= this.limits.inferenceBytes || t.earlyBytes.ingress >= this.limits.inferenceBytes;
+      // Deliveries count too: gaps carry no bytes, and infer() walks them all after each one.
+      const exhausted = t.earlyBytes.egress >= this.limits.inferenceBytes || t.earlyBytes.ingress >= this.limits.inferenceBytes ||
+        t.early.length >= this.limits.inferenceBytes;
       if (!exhausted) return; // wait for more bytes
       chosen = { protocol: maybe };
     }
@@ -359,10 +410,42 @@ export class ConnectionTracker {
     for (const e of early) this.feed(t, e.dir, e.d);
   }
 
-  private feed(t: Tracked, dir: Direction, d: Delivery): void {
+  private feed(t: Tracked, dir: Direction, d: Delivery | HeaderCopyDelivery): void {
     const side = this.sideOf(t, dir);
     if (d.kind === 'bytes') t.parser!.onData(side, d.bytes, d.tsNs);
-    else t.parser!.onGap(side, d.length, d.tsNs);
+    else if (d.kind === 'gap') t.parser!.onGap(side, d.length, d.tsNs);
+    else t.parser!.onHeaders?.(side, d.block, d.tsNs);
+  }
+
+  /**
+   * A header block a uprobe copied from the program (Go's HTTP/2 stacks):
+   * to the connection's parser, in order with its bytes; kept with the
+   * first bytes while the protocol is undecided, and proof enough that it
+   * is HTTP/2.
+   */
+  private onHeaders(ev: HeadersEvent): void {
+    const t = this.conns.get(ev.conn);
+    if (!t || t.state === 'ignored') {
+      this.counters.headerCopiesDropped++;
+      return;
+    }
+    t.lastNs = ev.tsNs;
+    t.headerCopies = true;
+    const block = headerBlockOf(ev);
+    if (t.state === 'parsing') {
+      t.parser!.onHeaders?.(this.sideOf(t, ev.direction), block, ev.tsNs);
+      return;
+    }
+    let kept = 0;
+    for (const e of t.early) if (e.d.kind === 'headers') kept++;
+    if (kept >= MAX_EARLY_HEADER_COPIES) {
+      this.counters.headerCopiesDropped++;
+      return;
+    }
+    t.early.push({ dir: ev.direction, d: { kind: 'headers', block, tsNs: ev.tsNs } });
+    // Decided with bytes only: a copy can come before the first plaintext of
+    // a TLS connection, which starts the connection over (switchToPlaintext).
+    if (t.early.some((e) => e.d.kind === 'bytes')) this.infer(t);
   }
 
   private end(key: string, tsNs: bigint): void {

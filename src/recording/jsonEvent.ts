@@ -3,10 +3,10 @@
  * and what a recording stores, one object per line. Lossless: parse()
  * returns the event that format() was given. Documented in README.md.
  */
-import type { ConnOpenEvent, Endpoint, SensorEvent } from '../source/events.ts';
+import type { ConnOpenEvent, Endpoint, HeaderFieldCopy, SensorEvent } from '../source/events.ts';
 
 export interface JsonEvent {
-  type: 'connect' | 'accept' | 'data' | 'close' | 'lost' | 'exec' | 'exit';
+  type: 'connect' | 'accept' | 'data' | 'close' | 'lost' | 'exec' | 'exit' | 'headers';
   ts: string;
   pid?: number;
   tid?: number;
@@ -34,7 +34,25 @@ export interface JsonEvent {
   bytes?: number;
   records?: number;
   ppid?: number;
+  /** headers: an HTTP/2 header block a uprobe read (HeadersEvent). */
+  streamId?: number;
+  endStream?: boolean;
+  fields?: JsonHeaderField[];
+  fieldTotal?: number;
+  listTruncated?: boolean;
+  source?: string;
 }
+
+export interface JsonHeaderField {
+  name: string;
+  /** Absent: withheld or unreadable. */
+  value?: string;
+  nameTruncated?: boolean;
+  valueTruncated?: boolean;
+}
+
+/** Fields a headers line may carry (the BPF event carries at most 16). */
+const MAX_HEADER_FIELDS = 256;
 
 export function formatEndpoint(e: Endpoint): string {
   if (e.address === '') return '';
@@ -80,7 +98,31 @@ export function toJsonEvent(ev: SensorEvent, conn?: ConnOpenEvent): JsonEvent {
     case 'exec':
     case 'exit':
       return { type: ev.type, ts, pid: ev.pid, tid: ev.tid, ppid: ev.ppid, comm: ev.comm, cgroup: ev.cgroupId.toString() };
+    case 'headers':
+      return {
+        type: 'headers', ts, pid: ev.pid, tid: ev.tid, comm: conn?.comm, conn: ev.conn, role: conn?.role, direction: ev.direction,
+        streamId: ev.streamId, endStream: ev.endStream || undefined, source: ev.source,
+        fields: ev.fields.map((f) => ({
+          name: f.name, ...(f.value !== undefined ? { value: f.value } : {}),
+          ...(f.nameTruncated ? { nameTruncated: true } : {}), ...(f.valueTruncated ? { valueTruncated: true } : {}),
+        })),
+        fieldTotal: ev.fieldTotal, listTruncated: ev.listTruncated || undefined,
+      };
   }
+}
+
+function headerFields(v: unknown): HeaderFieldCopy[] {
+  if (!Array.isArray(v) || v.length > MAX_HEADER_FIELDS) throw new Error(`field "fields" is not a list of at most ${MAX_HEADER_FIELDS} header fields`);
+  return v.map((f: unknown, i) => {
+    if (typeof f !== 'object' || f === null) throw new Error(`field "fields[${i}]" is not an object`);
+    const o = f as Record<string, unknown>;
+    return {
+      name: text(o.name, `fields[${i}].name`),
+      value: o.value === undefined ? undefined : text(o.value, `fields[${i}].value`),
+      nameTruncated: flag(o.nameTruncated, `fields[${i}].nameTruncated`),
+      valueTruncated: flag(o.valueTruncated, `fields[${i}].valueTruncated`),
+    };
+  });
 }
 
 function need<T>(v: T | undefined, field: string): T {
@@ -161,6 +203,16 @@ export function fromJsonEvent(j: JsonEvent): SensorEvent {
         type: j.type, tsNs, pid: count(need(j.pid, 'pid'), 'pid'), tid: optCount(j.tid, 'tid', 0), ppid: optCount(j.ppid, 'ppid', 0),
         comm: j.comm === undefined ? '' : text(j.comm, 'comm'), cgroupId: nanoseconds(j.cgroup ?? '0', 'cgroup'),
       };
+    case 'headers': {
+      const fields = headerFields(need(j.fields, 'fields'));
+      return {
+        type: 'headers', tsNs, pid: count(need(j.pid, 'pid'), 'pid'), tid: optCount(j.tid, 'tid', 0), conn: text(need(j.conn, 'conn'), 'conn', true),
+        direction: oneOf(need(j.direction, 'direction'), 'direction', ['egress', 'ingress'] as const, 'ingress'),
+        streamId: count(need(j.streamId, 'streamId'), 'streamId'), endStream: flag(j.endStream, 'endStream'), fields,
+        fieldTotal: Math.max(fields.length, optCount(j.fieldTotal, 'fieldTotal', fields.length)), listTruncated: flag(j.listTruncated, 'listTruncated'),
+        source: j.source === undefined ? 'unknown' : text(j.source, 'source'),
+      };
+    }
     default:
       throw new Error(`unknown event type ${JSON.stringify((j as { type: unknown }).type)}`);
   }

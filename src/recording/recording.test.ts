@@ -21,6 +21,15 @@ const EVENTS: SensorEvent[] = [
   },
   { type: 'lost', tsNs: 4n, reason: 'gap', conn: '10-3-99', direction: 'ingress', bytes: 12 },
   { type: 'lost', tsNs: 5n, reason: 'ringbuf', records: 3 },
+  {
+    type: 'headers', tsNs: 5n, pid: 10, tid: 11, conn: '10-3-99', direction: 'ingress', streamId: 3, endStream: true, fieldTotal: 20,
+    listTruncated: false, source: 'grpc_client_read',
+    fields: [
+      { name: 'grpc-status', value: '0', nameTruncated: false, valueTruncated: false },
+      { name: 'authorization', value: undefined, nameTruncated: false, valueTruncated: false },
+      { name: 'x-long', value: 'vvv', nameTruncated: false, valueTruncated: true },
+    ],
+  },
   { type: 'close', tsNs: 6n, pid: 10, tid: 11, conn: '10-3-99', egressBytes: 70000, ingressBytes: 12 },
   { type: 'exit', tsNs: 7n, pid: 10, tid: 10, ppid: 1, comm: 'curl', cgroupId: 77n },
 ];

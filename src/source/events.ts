@@ -85,7 +85,40 @@ export interface ProcEvent extends EventBase {
   readonly cgroupId: bigint;
 }
 
-export type SensorEvent = ConnOpenEvent | DataEvent | ConnCloseEvent | LostEvent | ProcEvent;
+/** One field of a header block, as a program held it (not HPACK-encoded). */
+export interface HeaderFieldCopy {
+  /** The name's bytes carried: all of it unless nameTruncated. */
+  readonly name: string;
+  /** undefined: withheld (HPACK never-indexed) or unreadable; else the bytes carried. */
+  readonly value: string | undefined;
+  readonly nameTruncated: boolean;
+  readonly valueTruncated: boolean;
+}
+
+/**
+ * A whole HTTP/2 header block of a stream, read from the program's memory
+ * by a uprobe (Go: grpc-go's transport) instead of decoded from the wire:
+ * it needs no HPACK state, so it names the streams of connections older
+ * than the sensor. Egress blocks are taken before they are encoded (they
+ * come before their frame's bytes); ingress ones after they were decoded
+ * (after their frame's bytes).
+ */
+export interface HeadersEvent extends EventBase {
+  readonly type: 'headers';
+  readonly conn: string;
+  readonly direction: Direction;
+  readonly streamId: number;
+  readonly endStream: boolean;
+  readonly fields: readonly HeaderFieldCopy[];
+  /** Fields the block had: more than fields.length when the event could not carry them all. */
+  readonly fieldTotal: number;
+  /** The program itself cut the list (grpc-go: the peer's list exceeded its limit). */
+  readonly listTruncated: boolean;
+  /** Which probe: grpc_client_read, grpc_server_read, grpc_write. */
+  readonly source: string;
+}
+
+export type SensorEvent = ConnOpenEvent | DataEvent | ConnCloseEvent | LostEvent | ProcEvent | HeadersEvent;
 
 /** Where a source delivers its events, in order, a batch at a time. */
 export type EventSink = (events: readonly SensorEvent[]) => void;

@@ -9,6 +9,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { QueuedSinkStats } from '../sinks/queuedSink.ts';
 import type { TrackerStats } from '../reassembly/connectionTracker.ts';
 import type { ParserStats } from '../protocols/contract.ts';
+import type { CaptureStats } from '../protocols/attributeCapture/index.ts';
 import type { SamplerStats } from '../spans/spanSampler.ts';
 
 /** Per-CPU kernel counters, in the order of their names. */
@@ -28,7 +29,7 @@ export interface InformerSnapshot {
 export interface MetricSources {
   kernel?(): KernelCounterSnapshot | undefined;
   delivery?(): undefined | { readonly batches: number; readonly records: number; readonly bytes: number; readonly waitsForJs: number; readonly inFlight: number; readonly malformed: number };
-  pipeline?(): undefined | { readonly events: number; readonly spans: number; readonly tracker: TrackerStats; readonly parsers: Readonly<Record<string, ParserStats>>; readonly sampler?: SamplerStats; readonly filtered?: number };
+  pipeline?(): undefined | { readonly events: number; readonly spans: number; readonly tracker: TrackerStats; readonly parsers: Readonly<Record<string, ParserStats>>; readonly sampler?: SamplerStats; readonly filtered?: number; readonly captured?: CaptureStats };
   sinks?(): readonly QueuedSinkStats[];
   sinkCapacity?(sink: string): number | undefined;
   stdout?(): { readonly written: number; readonly dropped: number } | undefined;
@@ -45,6 +46,7 @@ const KERNEL_FAMILIES: Record<string, { name: string; help: string }> = {
   iovTruncated: { name: 'hydrophone_kernel_iov_truncated_total', help: 'Vectored I/O calls with more entries than are walked, per CPU' },
   filtered: { name: 'hydrophone_kernel_filtered_total', help: 'Events skipped by the pid/port/cgroup filters, per CPU' },
   tlsUnkeyed: { name: 'hydrophone_kernel_tls_unkeyed_total', help: 'TLS plaintext events whose socket could not be learned, per CPU' },
+  h2Unkeyed: { name: 'hydrophone_kernel_h2_unkeyed_total', help: 'Go HTTP/2 header blocks not sent because their socket could not be learned, per CPU' },
 };
 
 export function createSelfMetrics(sources: MetricSources): Registry {
@@ -79,7 +81,7 @@ export function createSelfMetrics(sources: MetricSources): Registry {
     c.inc({ reason: 'ratio' }, x.droppedByRatio);
     c.inc({ reason: 'rate' }, x.droppedByRate);
   });
-  counter('hydrophone_spans_filtered_total', 'Spans the configured filters (namespaces, processes, protocols) left out', [], (c) => c.inc(sources.pipeline?.()?.filtered ?? 0));
+  counter('hydrophone_spans_filtered_total', 'Spans the configured filters (namespaces, pod labels, processes, protocols) left out', [], (c) => c.inc(sources.pipeline?.()?.filtered ?? 0));
   gauge('hydrophone_connections_tracked', 'Connections tracked now', [], (g) => g.set(sources.pipeline?.()?.tracker.connections ?? 0));
   counter('hydrophone_connections_evicted_total', 'Connections dropped from tracking, by reason', ['reason'], (c) => {
     const t = sources.pipeline?.()?.tracker;
@@ -90,6 +92,13 @@ export function createSelfMetrics(sources: MetricSources): Registry {
   counter('hydrophone_connections_unknown_protocol_total', 'Connections no parser claimed', [], (c) => c.inc(sources.pipeline?.()?.tracker.unknownProtocol ?? 0));
   counter('hydrophone_stream_gaps_total', 'Holes in reassembled streams (lost or uncaptured bytes)', [], (c) => c.inc(sources.pipeline?.()?.tracker.gaps ?? 0));
   counter('hydrophone_stream_gap_bytes_total', 'Bytes missing in those holes', [], (c) => c.inc(sources.pipeline?.()?.tracker.gapBytes ?? 0));
+  gauge('hydrophone_stream_buffered_bytes', 'Bytes of traced streams held in memory now, by stage (reorder: events waiting for a hole to fill; inference: first bytes of connections whose protocol is undecided; parser: incomplete frames, heads and messages)', ['stage'], (g) => {
+    const b = sources.pipeline?.()?.tracker.buffered;
+    if (!b) return;
+    g.set({ stage: 'reorder' }, b.reorder);
+    g.set({ stage: 'inference' }, b.inference);
+    g.set({ stage: 'parser' }, b.parsers);
+  });
   counter('hydrophone_parser_errors_total', 'Parser trouble, by protocol and kind', ['protocol', 'kind'], (c) => {
     const parsers = sources.pipeline?.()?.parsers;
     for (const [protocol, s] of Object.entries(parsers ?? {})) {
@@ -98,6 +107,12 @@ export function createSelfMetrics(sources: MetricSources): Registry {
       c.inc({ protocol, kind: 'unanswered_requests' }, s.unansweredRequests);
       c.inc({ protocol, kind: 'dropped_by_gap' }, s.droppedByGap);
     }
+  });
+  counter('hydrophone_captured_values_cut_total', 'Allow-listed header, metadata and query values cut by the per-message bounds, by reason', ['reason'], (c) => {
+    const x = sources.pipeline?.()?.captured;
+    if (!x) return;
+    c.inc({ reason: 'count' }, x.valuesDropped);
+    c.inc({ reason: 'length' }, x.valuesTruncated);
   });
 
   counter('hydrophone_sink_spans_received_total', 'Spans handed to each sink', ['sink'], (c) => {

@@ -70,7 +70,8 @@ describe.skipIf(skipReason)('TLS spans of Go programs (crypto/tls uprobes)', () 
       expect(go[0]!.goVersion).toMatch(/^go1\.\d+/);
       // Two entries and one probe per return instruction (several each).
       expect(go[0]!.links.length).toBeGreaterThan(6);
-      expect(tls.summary).toContain(`${peers.go} (Go crypto/tls, ${go[0]!.goVersion})`);
+      // The peer is also a grpc-go program: its header functions are probed with crypto/tls (goGrpcHeadersSpans.test.ts).
+      expect(tls.summary).toContain(`${peers.go} (Go crypto/tls + grpc-go headers, ${go[0]!.goVersion})`);
       // Named with the first process seen running it (ours, unless another test runs it too).
       const skipped = tls.skipped.find((s) => s.path.startsWith(`${peers.noDwarf} (pid `));
       expect(skipped?.path).toMatch(/ \(pid \d+\)$/);

@@ -40,8 +40,8 @@ export class HttpsClient {
   private err = '';
   private waiters: Array<() => void> = [];
 
-  constructor(binary: string, url: string, protocol: 'h1' | 'h2') {
-    this.process = spawn(binary, ['https-client', url, protocol], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(binary: string, url: string, protocol: 'h1' | 'h2', args: string[] = ['https-client', url, protocol]) {
+    this.process = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.process.stdout!.on('data', (d: Buffer) => {
       this.out += d.toString();
       for (const w of this.waiters) w();
@@ -81,6 +81,17 @@ export class HttpsClient {
 
   private lines(): string[] {
     return this.out.split('\n').filter((l) => l.length > 0);
+  }
+}
+
+/**
+ * A running `echo-peer grpc-session HOST:PORT [tls]`: one gRPC client
+ * connection, one call per send() ("Unary TEXT" or "Fail CODE:message"),
+ * each resolving to the call's JSON line ({"method","code",...}).
+ */
+export class GrpcSession extends HttpsClient {
+  constructor(binary: string, target: string, tls: boolean) {
+    super(binary, target, 'h2', ['grpc-session', target, ...(tls ? ['tls'] : [])]);
   }
 }
 

@@ -11,9 +11,10 @@
  * header block up to HEADER_BLOCK_LIMIT, and MAX_OPEN_STREAMS streams.
  */
 import { ByteQueue } from '../byteQueue.ts';
-import type { ConnectionParser, Exchange, ParserStats, Side } from '../contract.ts';
+import type { ConnectionParser, Exchange, HeaderBlockCopy, ParserStats, Side } from '../contract.ts';
 import { newParserStats } from '../contract.ts';
-import { exchangeOf } from './exchangeMapping.ts';
+import { exchangeOf, withHeadersMissing } from './exchangeMapping.ts';
+import { awaitCopy, HeaderSupply, isUnresolved } from './headerSupply.ts';
 import {
   CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_SIZE,
@@ -35,6 +36,7 @@ import {
 } from './frames.ts';
 import type { FrameHeader, MutableFrameHeader, PayloadFields } from './frames.ts';
 import { mergeResponseFacts, requestFacts, statusOf } from './headerFacts.ts';
+import type { AttributeCapture } from '../attributeCapture/index.ts';
 import { HpackDecoder, newReusableBlock } from './hpack.ts';
 import type { DecodedBlock, ReusableBlock } from './hpack.ts';
 import { newStream } from './stream.ts';
@@ -81,6 +83,13 @@ interface SideState {
   /** 'start': the client preface may come (request side only); 'hunting': looking for a frame boundary. */
   phase: 'start' | 'synced' | 'hunting';
   /**
+   * While hunting: where the plausible frame at the front of the queue
+   * ends, when hunt() waits for the header after it; 0 when not waiting.
+   * Until the queue reaches that end (or a header past it), hunting again
+   * would decide the same: see huntMayDecide.
+   */
+  huntFrameEnd: number;
+  /**
    * Both always present (undefined when none), and cleared by assignment,
    * never `delete`: deleting a property turns the object into a dictionary,
    * and every read of this per-frame state would then be a lookup.
@@ -123,7 +132,13 @@ export class Http2ConnectionParser implements ConnectionParser {
   /** Describes a header block that came whole in one frame; not kept past its decoding. */
   private readonly oneFrameBlock = newPendingBlock();
 
-  constructor(emit: (exchange: Exchange) => void) {
+  /** Header blocks copied by uprobes (Go), from the first one on; undefined for every other connection. */
+  private supply: HeaderSupply | undefined;
+  /** Allow-listed headers, metadata and url.query to report (none by default). */
+  private readonly capture: AttributeCapture | undefined;
+
+  constructor(emit: (exchange: Exchange) => void, capture?: AttributeCapture) {
+    this.capture = capture;
     this.emit = emit;
     this.request = newSide('request', 'start');
     this.response = newSide('response', 'hunting');
@@ -132,6 +147,7 @@ export class Http2ConnectionParser implements ConnectionParser {
 
   onData(side: Side, bytes: Uint8Array, tsNs: bigint): void {
     if (this.closedConnection || bytes.length === 0) return;
+    if (this.supply?.hasHeld()) this.releaseHeld(tsNs);
     const s = this.sideOf(side);
     s.queue.push(bytes, tsNs);
     this.drain(s);
@@ -165,6 +181,7 @@ export class Http2ConnectionParser implements ConnectionParser {
     s.lostOctets += length;
     this.stats.invalidBytes += s.queue.length;
     s.queue.clear();
+    s.huntFrameEnd = 0;
     s.passing = undefined;
     s.block = undefined;
     s.decoder.forget();
@@ -174,6 +191,7 @@ export class Http2ConnectionParser implements ConnectionParser {
 
   onClose(_tsNs: bigint): void {
     if (this.closedConnection) return;
+    if (this.supply?.hasHeld()) this.releaseHeld(undefined); // ended streams are reported with what is known
     this.closedConnection = true;
     for (const st of this.streams.values()) {
       if (st.tainted) this.stats.droppedByGap++;
@@ -185,6 +203,38 @@ export class Http2ConnectionParser implements ConnectionParser {
       s.block = undefined;
       s.passing = undefined;
     }
+  }
+
+  /**
+   * A header block the program held in plaintext (Go, through uprobes;
+   * headerSupply.ts): used for the frame the parser could not decode.
+   */
+  onHeaders(side: Side, copy: HeaderBlockCopy, tsNs: bigint): void {
+    if (this.closedConnection) return;
+    const supply = (this.supply ??= new HeaderSupply());
+    if (supply.hasHeld()) this.releaseHeld(tsNs);
+    const block = supply.supply(side, copy);
+    if (!block) return; // waits for its frame
+    const st = this.streams.get(copy.streamId);
+    const awaited = st ? supply.takeAwaited(st, side) : undefined;
+    if (!st || !awaited) {
+      if (!st) supply.stats.unmatched++;
+      return;
+    }
+    if (side === 'request') {
+      if (awaited.opening) st.request = requestFacts(block, this.capture);
+      else st.request.unresolved += block.unknown - awaited.unknown;
+    } else {
+      mergeResponseFacts(st.response, block, this.capture);
+      st.response.unresolved -= awaited.unknown;
+    }
+    const end = supply.releaseIfComplete(st);
+    if (end !== undefined && this.streams.get(st.id) === st) this.finish(st, end);
+  }
+
+  /** Ends held for a copy that did not come in time (all of them when nowNs is undefined). */
+  private releaseHeld(nowNs: bigint | undefined): void {
+    for (const [st, end] of this.supply!.releaseExpired(nowNs)) if (this.streams.get(st.id) === st) this.finish(st, end);
   }
 
   bufferedBytes(): number {
@@ -213,6 +263,9 @@ export class Http2ConnectionParser implements ConnectionParser {
         continue;
       }
       if (s.phase === 'hunting') {
+        // Not hunt() again on every chunk: it copies and walks the whole
+        // window, and a frame sent a byte per write would cost O(n^2).
+        if (!huntMayDecide(s)) return;
         const found = this.hunt(s);
         if (found === 'wait') return;
         if (found === 'again') continue;
@@ -269,6 +322,7 @@ export class Http2ConnectionParser implements ConnectionParser {
    * (writes end on frame boundaries).
    */
   private hunt(s: SideState): 'found' | 'wait' | 'again' {
+    s.huntFrameEnd = 0;
     const limit = FRAME_BUFFER_LIMIT + 2 * FRAME_HEADER_LENGTH;
     const window = s.queue.peek(Math.min(s.queue.length, limit));
     let i = 0;
@@ -284,6 +338,7 @@ export class Http2ConnectionParser implements ConnectionParser {
       // The next header is not here yet: wait for it, unless that could exceed the bound.
       if (next - i + FRAME_HEADER_LENGTH > limit) break;
       this.skip(s, i);
+      s.huntFrameEnd = next - i;
       return 'wait';
     }
     if (i + FRAME_HEADER_LENGTH > window.length) {
@@ -430,8 +485,9 @@ export class Http2ConnectionParser implements ConnectionParser {
       if (st) st.requestEnded = true;
       return;
     }
-    if (st) this.finish(st, endNs);
-    else if (!this.closedSet.has(streamId)) this.stats.orphanResponses++;
+    if (st) {
+      if (!this.supply?.holdEnd(st, endNs)) this.finish(st, endNs);
+    } else if (!this.closedSet.has(streamId)) this.stats.orphanResponses++;
   }
 
   /** A whole frame other than DATA: header `h`, its fields `f` found in `bytes`. */
@@ -560,24 +616,28 @@ export class Http2ConnectionParser implements ConnectionParser {
       // A server push: the promised stream's request, decoded with the server's HPACK state.
       if (b.promisedStreamId === 0 || this.streams.has(b.promisedStreamId) || b.promisedStreamId <= this.highestServerStream) return;
       this.highestServerStream = b.promisedStreamId;
-      const st = newStream(b.promisedStreamId, b.startNs, requestFacts(decoded));
+      const st = newStream(b.promisedStreamId, b.startNs, requestFacts(decoded, this.capture));
       st.requestEnded = true;
       this.open(st);
       return;
     }
     const st = this.streams.get(b.streamId);
+    // A plaintext copy of this block, when one came first (Go, headerSupply.ts).
+    if (this.supply !== undefined) decoded = this.supply.takeAtFrame(s.side, b.streamId, decoded);
     if (s.side === 'request') {
       if (st) {
         if (b.endStream) st.requestEnded = true; // request trailers
+        if (isUnresolved(decoded) && this.supply?.followsOf('request') !== false) awaitCopy(st, 'request', decoded, false);
         return;
       }
       // A new stream, unless it is a late block of one that already ended.
       if (b.streamId % 2 === 1 ? b.streamId <= this.highestClientStream : b.streamId <= this.highestServerStream) return;
       if (b.streamId % 2 === 1) this.highestClientStream = b.streamId;
       else this.highestServerStream = b.streamId;
-      const opened = newStream(b.streamId, b.startNs, requestFacts(decoded));
+      const opened = newStream(b.streamId, b.startNs, requestFacts(decoded, this.capture));
       opened.requestEnded = b.endStream;
       this.open(opened);
+      if (isUnresolved(decoded) && this.supply?.followsOf('request') !== false) awaitCopy(opened, 'request', decoded, true);
       return;
     }
     if (!st) {
@@ -589,8 +649,9 @@ export class Http2ConnectionParser implements ConnectionParser {
       if (status !== undefined && status >= 100 && status < 200 && !b.endStream) return; // informational
       st.responseStarted = true;
     }
-    mergeResponseFacts(st.response, decoded);
-    if (b.endStream) this.finish(st, endNs);
+    mergeResponseFacts(st.response, decoded, this.capture);
+    if (isUnresolved(decoded) && this.supply?.followsOf('response') !== false) awaitCopy(st, 'response', decoded, false);
+    if (b.endStream && !this.supply?.holdEnd(st, endNs)) this.finish(st, endNs);
   }
 
   private open(st: Http2Stream): void {
@@ -611,7 +672,9 @@ export class Http2ConnectionParser implements ConnectionParser {
       this.stats.droppedByGap++;
       return;
     }
-    this.emit(exchangeOf(st, endNs));
+    // A frame can be timestamped before the request that opened its stream
+    // (held while hunting; clocks of different CPUs): never end before the start.
+    this.emit(withHeadersMissing(st, exchangeOf(st, endNs < st.startNs ? st.startNs : endNs)));
   }
 
   private remember(id: number): void {
@@ -623,6 +686,18 @@ export class Http2ConnectionParser implements ConnectionParser {
 
 function newPendingBlock(): PendingBlock {
   return { streamId: 0, kind: 'headers', endStream: false, promisedStreamId: 0, startNs: 0n, fragments: [], size: 0, overflow: false };
+}
+
+/**
+ * Whether hunt() could decide otherwise than when it last waited: it
+ * waited for the header after the plausible frame at the front, and
+ * decides only once the queue ends exactly at that frame's end or holds
+ * the next header. Bytes added after the front change nothing before.
+ */
+function huntMayDecide(s: SideState): boolean {
+  const end = s.huntFrameEnd;
+  const held = s.queue.length;
+  return end === 0 || held === end || held >= end + FRAME_HEADER_LENGTH;
 }
 
 /** Starts passing over a frame's payload (see Passing), with the side's own Passing. */
@@ -643,6 +718,7 @@ function newSide(side: Side, phase: SideState['phase']): SideState {
     queue: new ByteQueue(),
     header: newFrameHeader(),
     phase,
+    huntFrameEnd: 0,
     passing: undefined,
     block: undefined,
     pass: { streamId: 0, payloadLeft: 0, skipLeft: 0, endStream: false, data: false, endsBlock: false },

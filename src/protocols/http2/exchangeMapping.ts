@@ -2,12 +2,16 @@
  * A finished stream as an exchange: a gRPC call when either side said
  * content-type application/grpc, otherwise an HTTP exchange in
  * OpenTelemetry's HTTP semantic conventions. Only the attributes named
- * here leave the parser; header values in general never do.
+ * here leave the parser; header values in general never do, except the
+ * allow-listed ones (`http.request.header.<name>`... or, on a gRPC call,
+ * `rpc.grpc.request.metadata.<key>`...) and the redacted `url.query` when
+ * configured (../attributeCapture).
  *
  * A stream ended by RST_STREAM carries `http2.rst_stream.error_code` (ours:
  * the RFC 9113 name of the error code) and `error.type` with the same name.
  */
 import type { Exchange } from '../contract.ts';
+import type { AttributeValue } from '../../spans/span.ts';
 import { routeOf } from '../../spans/route.ts';
 import { grpcExchange, isGrpcContentType, splitAuthority } from '../grpc/index.ts';
 import type { Http2Stream } from './stream.ts';
@@ -46,6 +50,8 @@ export function exchangeOf(s: Http2Stream, endNs: bigint): Exchange {
       ...(s.refusedByGoaway !== undefined ? { refusedByGoaway: s.refusedByGoaway } : {}),
       request: s.requestMessages,
       response: s.responseMessages,
+      ...(s.request.captured !== undefined ? { requestMetadata: s.request.captured } : {}),
+      ...(s.response.captured !== undefined ? { responseMetadata: s.response.captured } : {}),
     });
   }
   return httpExchange(s, endNs);
@@ -53,7 +59,7 @@ export function exchangeOf(s: Http2Stream, endNs: bigint): Exchange {
 
 function httpExchange(s: Http2Stream, endNs: bigint): Exchange {
   const req = s.request;
-  const attributes: Record<string, string | number | boolean> = {};
+  const attributes: Record<string, AttributeValue> = {};
   let method: string | undefined;
   if (req.method !== undefined) {
     method = STANDARD_METHODS.has(req.method) ? req.method : '_OTHER';
@@ -80,6 +86,9 @@ function httpExchange(s: Http2Stream, endNs: bigint): Exchange {
   attributes['http.request.body.size'] = s.requestBodySize;
   attributes['http.response.body.size'] = s.responseBodySize;
   if (req.userAgent !== undefined) attributes['user_agent.original'] = req.userAgent;
+  if (req.query !== undefined) attributes['url.query'] = req.query;
+  req.captured?.addTo(attributes, 'http');
+  s.response.captured?.addTo(attributes, 'http');
 
   let error: Exchange['error'];
   if (s.reset && (s.reset.errorName !== 'NO_ERROR' || status === undefined)) {
@@ -102,4 +111,17 @@ function httpExchange(s: Http2Stream, endNs: bigint): Exchange {
   return req.traceparent
     ? { protocol: 'http2', name, startNs: s.startNs, endNs, attributes, error, traceparent: req.traceparent, pairKey }
     : { protocol: 'http2', name, startNs: s.startNs, endNs, attributes, error, pairKey };
+}
+
+/** Set on a stream some of whose header fields could not be read (HPACK state missing, a block lost or cut short). */
+export const HEADERS_MISSING = 'hydrophone.http2.headers_missing';
+
+/**
+ * The exchange, marked when a header block of its stream was not read
+ * whole: it is still reported (timing, sizes, what was resolved), and the
+ * mark says why :path, :status or grpc-status may be absent.
+ */
+export function withHeadersMissing(s: Http2Stream, exchange: Exchange): Exchange {
+  if (s.request.unresolved <= 0 && s.response.unresolved <= 0) return exchange;
+  return { ...exchange, attributes: { ...exchange.attributes, [HEADERS_MISSING]: true } };
 }

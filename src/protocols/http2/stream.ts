@@ -1,6 +1,7 @@
 /** What the parser keeps of one HTTP/2 stream until it ends. */
 import { GrpcMessageCounter } from '../grpc/index.ts';
 import type { RequestFacts, ResponseFacts } from './headerFacts.ts';
+import type { Awaited } from './headerSupply.ts';
 
 export interface Http2Stream {
   readonly id: number;
@@ -21,6 +22,8 @@ export interface Http2Stream {
   refusedByGoaway?: string;
   /** Frames of this stream may have been lost in a gap: never reported. */
   tainted: boolean;
+  /** Header blocks the parser could not decode whose plaintext copy should follow (headerSupply.ts), per side. */
+  awaiting: { request: Awaited[]; response: Awaited[] } | undefined;
 }
 
 export function newStream(id: number, startNs: bigint, request: RequestFacts): Http2Stream {
@@ -36,5 +39,6 @@ export function newStream(id: number, startNs: bigint, request: RequestFacts): H
     responseMessages: new GrpcMessageCounter(),
     requestEnded: false,
     tainted: false,
+    awaiting: undefined, // present from the start: one object shape for every stream
   };
 }

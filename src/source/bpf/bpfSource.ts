@@ -34,6 +34,8 @@ export interface BpfSourceOptions {
   counterIntervalMs?: number;
   /** TLS plaintext through uprobes on TLS libraries (default true). */
   tls?: boolean;
+  /** With tls: HTTP/2 header blocks of Go programs through uprobes on grpc-go's transport (default true). */
+  goHeaders?: boolean;
   /** Lines worth a user's attention after start (TLS binaries attached or not). */
   log?: (line: string) => void;
 }
@@ -82,7 +84,7 @@ export class BpfSource {
     try {
       this.configure(options);
       if (options.tls ?? true) {
-        this.tlsAttacher = new TlsAttacher(this.sensor, options.log, '/proc', goTlsUnsupported);
+        this.tlsAttacher = new TlsAttacher(this.sensor, options.log, '/proc', goTlsUnsupported, options.goHeaders ?? true);
         this.tlsAttacher.scan();
       }
     } catch (err) {

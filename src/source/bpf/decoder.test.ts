@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBatch, type DecodeStats } from './decoder.ts';
 import { Offsets as O, Sizes, EventKind, Enums } from './eventLayout.ts';
-import type { DataEvent, SensorEvent } from '../events.ts';
+import type { DataEvent, HeadersEvent, SensorEvent } from '../events.ts';
 
 /** Frames records the way the addon does: [u32 len][u32 0][bytes][pad to 8]. */
 function batch(...records: Buffer[]): Buffer {
@@ -57,6 +57,28 @@ function dataRecord(payload: string, pos: bigint, len: number, flags = 0, captur
   return b;
 }
 
+/** A header event record carrying `fields` as [name, value, flags]; fieldTotal defaults to their count. */
+function headersRecord(fields: Array<[string, string, number]>, o: { flags?: number; total?: number; count?: number } = {}): Buffer {
+  const b = Buffer.alloc(O['hp_h2_headers_event.fields'] + fields.length * Sizes.hp_h2_header_field);
+  header(b, EventKind.h2Headers, 101, 7000n);
+  conn(b, O['hp_h2_headers_event.conn'], 100, 7, 42n);
+  b.writeUInt32LE(5, O['hp_h2_headers_event.stream_id']);
+  b.writeUInt32LE(o.total ?? fields.length, O['hp_h2_headers_event.field_total']);
+  b[O['hp_h2_headers_event.direction']] = Enums.HP_DIR_INGRESS;
+  b[O['hp_h2_headers_event.flags']] = o.flags ?? 0;
+  b[O['hp_h2_headers_event.probe']] = Enums.HP_H2_GRPC_CLIENT_READ;
+  b[O['hp_h2_headers_event.field_count']] = o.count ?? fields.length;
+  fields.forEach(([name, value, flags], i) => {
+    const f = O['hp_h2_headers_event.fields'] + i * Sizes.hp_h2_header_field;
+    b.writeUInt16LE(Buffer.byteLength(name), f + O['hp_h2_header_field.name_len']);
+    b.writeUInt16LE(Buffer.byteLength(value), f + O['hp_h2_header_field.value_len']);
+    b[f + O['hp_h2_header_field.flags']] = flags;
+    b.write(name, f + O['hp_h2_header_field.name']);
+    b.write(value, f + O['hp_h2_header_field.value']);
+  });
+  return b;
+}
+
 function decode(b: Buffer): { events: SensorEvent[]; stats: DecodeStats } {
   const events: SensorEvent[] = [];
   const stats = { records: 0, malformed: 0 };
@@ -86,10 +108,35 @@ describe('decodeBatch', () => {
     expect(b!.payload.length).toBe(3);
   });
 
+  it('decodes a header event: stream, flags, fields, truncation and withheld values marked', () => {
+    const { events, stats } = decode(batch(headersRecord([
+      [':status', '200', 0],
+      ['grpc-status', '0', 0],
+      ['authorization', '', Enums.HP_H2_VALUE_WITHHELD],
+      ['x-long', 'v'.repeat(Enums.HP_H2_VALUE_MAX), Enums.HP_H2_VALUE_TRUNCATED],
+      ['', '', Enums.HP_H2_UNREADABLE],
+    ], { flags: Enums.HP_H2_END_STREAM | Enums.HP_H2_FIELDS_TRUNCATED, total: 30 })));
+    expect(stats).toEqual({ records: 1, malformed: 0 });
+    const ev = events[0] as HeadersEvent;
+    expect(ev).toMatchObject({
+      type: 'headers', tsNs: 1_000_007_000n, pid: 100, tid: 101, conn: '100-7-42', direction: 'ingress', streamId: 5,
+      endStream: true, fieldTotal: 30, listTruncated: false, source: 'grpc_client_read',
+    });
+    expect(ev.fields).toEqual([
+      { name: ':status', value: '200', nameTruncated: false, valueTruncated: false },
+      { name: 'grpc-status', value: '0', nameTruncated: false, valueTruncated: false },
+      { name: 'authorization', value: undefined, nameTruncated: false, valueTruncated: false },
+      { name: 'x-long', value: 'v'.repeat(Enums.HP_H2_VALUE_MAX), nameTruncated: false, valueTruncated: true },
+      { name: '', value: undefined, nameTruncated: true, valueTruncated: false },
+    ]);
+  });
+
   it.each([
     ['a record shorter than its kind', batch(Buffer.from([EventKind.data, 0, 0, 0]))],
     ['an unknown kind', batch(Buffer.alloc(64, 0x7f))],
     ['a data record claiming more payload than it has', batch(dataRecord('ab', 0n, 10, 0, 500))],
+    ['a header record claiming more fields than it has', batch(headersRecord([['a', 'b', 0]], { count: 2 }))],
+    ['a header record claiming more fields than any can carry', batch(headersRecord([['a', 'b', 0]], { count: 200 }))],
   ])('counts %s as malformed instead of throwing', (_what, b) => {
     const { events, stats } = decode(b);
     expect(events).toEqual([]);

@@ -3,8 +3,8 @@
  * Buffer; payloads are views into it (no copy), so a consumer that keeps a
  * payload past the batch keeps the batch alive, not a copy of it.
  */
-import type { ConnOpenEvent, DataEvent, Endpoint, Role, Origin, SensorEvent } from '../events.ts';
-import { BATCH_RECORD_HEADER, Enums, EventKind, Offsets as O, Sizes, SyscallNames } from './eventLayout.ts';
+import type { ConnOpenEvent, DataEvent, Endpoint, HeaderFieldCopy, HeadersEvent, Role, Origin, SensorEvent } from '../events.ts';
+import { BATCH_RECORD_HEADER, Enums, EventKind, H2ProbeNames, Offsets as O, Sizes, SyscallNames } from './eventLayout.ts';
 import { formatAddress, isV4Mapped } from './address.ts';
 
 const ROLES: Record<number, Role> = { 0: 'unknown', 1: 'client', 2: 'server' };
@@ -81,12 +81,52 @@ function decodeData(buf: Buffer, r: number, end: number, tid: number, tsNs: bigi
   };
 }
 
+/** Bytes of a header event before its fields. */
+const H2_FIXED = O['hp_h2_headers_event.fields'];
+
+/** A header event: its carried fields (the record ends after the last one). */
+function decodeHeaders(buf: Buffer, r: number, end: number, tid: number, tsNs: bigint): HeadersEvent | undefined {
+  const { pid, conn } = readConn(buf, r + O['hp_h2_headers_event.conn']);
+  const count = buf[r + O['hp_h2_headers_event.field_count']]!;
+  if (count > Enums.HP_H2_MAX_FIELDS || r + H2_FIXED + count * Sizes.hp_h2_header_field > end) return undefined;
+  const fields: HeaderFieldCopy[] = [];
+  for (let i = 0; i < count; i++) {
+    const f = r + H2_FIXED + i * Sizes.hp_h2_header_field;
+    const flags = buf[f + O['hp_h2_header_field.flags']]!;
+    const nameLen = buf.readUInt16LE(f + O['hp_h2_header_field.name_len']);
+    const valueLen = buf.readUInt16LE(f + O['hp_h2_header_field.value_len']);
+    if (nameLen > Enums.HP_H2_NAME_MAX || valueLen > Enums.HP_H2_VALUE_MAX) return undefined;
+    const unreadable = (flags & Enums.HP_H2_UNREADABLE) !== 0;
+    const nameAt = f + O['hp_h2_header_field.name'];
+    const valueAt = f + O['hp_h2_header_field.value'];
+    fields.push({
+      name: unreadable ? '' : decoderText.decode(buf.subarray(nameAt, nameAt + nameLen)),
+      value: unreadable || (flags & Enums.HP_H2_VALUE_WITHHELD) ? undefined : decoderText.decode(buf.subarray(valueAt, valueAt + valueLen)),
+      nameTruncated: unreadable || (flags & Enums.HP_H2_NAME_TRUNCATED) !== 0,
+      valueTruncated: (flags & Enums.HP_H2_VALUE_TRUNCATED) !== 0,
+    });
+  }
+  const flags = buf[r + O['hp_h2_headers_event.flags']]!;
+  return {
+    type: 'headers',
+    tsNs, pid, tid, conn,
+    direction: buf[r + O['hp_h2_headers_event.direction']] === Enums.HP_DIR_EGRESS ? 'egress' : 'ingress',
+    streamId: buf.readUInt32LE(r + O['hp_h2_headers_event.stream_id']),
+    endStream: (flags & Enums.HP_H2_END_STREAM) !== 0,
+    fields,
+    fieldTotal: Math.max(count, buf.readUInt32LE(r + O['hp_h2_headers_event.field_total'])),
+    listTruncated: (flags & Enums.HP_H2_LIST_TRUNCATED) !== 0,
+    source: H2ProbeNames[buf[r + O['hp_h2_headers_event.probe']]!] ?? 'unknown',
+  };
+}
+
 const MIN_SIZE: Record<number, number> = {
   [EventKind.connOpen]: Sizes.hp_conn_open_event,
   [EventKind.data]: Sizes.hp_data_event,
   [EventKind.connClose]: Sizes.hp_conn_close_event,
   [EventKind.procExec]: Sizes.hp_proc_event,
   [EventKind.procExit]: Sizes.hp_proc_event,
+  [EventKind.h2Headers]: H2_FIXED,
 };
 
 /** Decodes one batch; appends to `out` and updates `stats`. */
@@ -127,6 +167,12 @@ export function decodeBatch(batch: Buffer, toWallClock: ClockConverter, out: Sen
           egressBytes: Number(batch.readBigUInt64LE(r + O['hp_conn_close_event.egress_bytes'])),
           ingressBytes: Number(batch.readBigUInt64LE(r + O['hp_conn_close_event.ingress_bytes'])),
         });
+        break;
+      }
+      case EventKind.h2Headers: {
+        const ev = decodeHeaders(batch, r, end, tid, tsNs);
+        if (ev) out.push(ev);
+        else stats.malformed++;
         break;
       }
       case EventKind.procExec:

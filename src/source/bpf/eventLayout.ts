@@ -13,6 +13,7 @@ export const EventKind = {
   connClose: 3,
   procExec: 4,
   procExit: 5,
+  h2Headers: 6,
 } as const;
 
 export const Sizes = {
@@ -25,6 +26,9 @@ export const Sizes = {
   hp_proc_event: 48,
   hp_config: 16,
   hp_go_tls_binary: 48,
+  hp_h2_header_field: 256,
+  hp_h2_headers_event: 4144,
+  hp_go_h2_binary: 96,
 } as const;
 
 /** "struct.field" -> byte offset, the keys the addon's abi() uses. */
@@ -76,6 +80,39 @@ export const Offsets = {
   'hp_go_tls_binary.sysfd_off': 40,
   'hp_go_tls_binary.pie': 44,
   'hp_go_tls_binary.read_spills': 45,
+  'hp_h2_header_field.name_len': 0,
+  'hp_h2_header_field.value_len': 2,
+  'hp_h2_header_field.flags': 4,
+  'hp_h2_header_field.name': 8,
+  'hp_h2_header_field.value': 56,
+  'hp_h2_headers_event.conn': 16,
+  'hp_h2_headers_event.stream_id': 32,
+  'hp_h2_headers_event.field_total': 36,
+  'hp_h2_headers_event.direction': 40,
+  'hp_h2_headers_event.flags': 41,
+  'hp_h2_headers_event.probe': 42,
+  'hp_h2_headers_event.field_count': 43,
+  'hp_h2_headers_event.fields': 48,
+  // Written by the addon from an object (setGoH2Binary).
+  'hp_go_h2_binary.client_read_addr': 0,
+  'hp_go_h2_binary.server_read_addr': 8,
+  'hp_go_h2_binary.write_addr': 16,
+  'hp_go_h2_binary.itab_tls': 24,
+  'hp_go_h2_binary.itab_syscall_conn': 32,
+  'hp_go_h2_binary.client_conn_off': 40,
+  'hp_go_h2_binary.server_conn_off': 44,
+  'hp_go_h2_binary.loopy_conn_off': 48,
+  'hp_go_h2_binary.syscall_conn_off': 52,
+  'hp_go_h2_binary.meta_frame_off': 56,
+  'hp_go_h2_binary.meta_fields_off': 60,
+  'hp_go_h2_binary.meta_truncated_off': 64,
+  'hp_go_h2_binary.stream_id_off': 68,
+  'hp_go_h2_binary.frame_flags_off': 72,
+  'hp_go_h2_binary.field_size': 76,
+  'hp_go_h2_binary.field_name_off': 80,
+  'hp_go_h2_binary.field_value_off': 84,
+  'hp_go_h2_binary.field_sensitive_off': 88,
+  'hp_go_h2_binary.pie': 92,
 } as const;
 
 /** Enum constants of abi.h that TypeScript relies on, by their C names. */
@@ -86,6 +123,7 @@ export const Enums = {
   HP_EVENT_CONN_CLOSE: EventKind.connClose,
   HP_EVENT_PROC_EXEC: EventKind.procExec,
   HP_EVENT_PROC_EXIT: EventKind.procExit,
+  HP_EVENT_H2_HEADERS: EventKind.h2Headers,
   HP_ROLE_UNKNOWN: 0,
   HP_ROLE_CLIENT: 1,
   HP_ROLE_SERVER: 2,
@@ -107,6 +145,20 @@ export const Enums = {
   HP_GO_TLS_MAX_BINARIES: 512,
   HP_GO_TLS_COOKIE_DIR_SHIFT: 32,
   HP_GO_TLS_COOKIE_OFF_SHIFT: 40,
+  HP_H2_MAX_FIELDS: 16,
+  HP_H2_NAME_MAX: 48,
+  HP_H2_VALUE_MAX: 200,
+  HP_H2_COOKIE_PROBE_SHIFT: 32,
+  HP_H2_GRPC_CLIENT_READ: 1,
+  HP_H2_GRPC_SERVER_READ: 2,
+  HP_H2_GRPC_WRITE: 3,
+  HP_H2_END_STREAM: 1,
+  HP_H2_FIELDS_TRUNCATED: 2,
+  HP_H2_LIST_TRUNCATED: 4,
+  HP_H2_NAME_TRUNCATED: 1,
+  HP_H2_VALUE_TRUNCATED: 2,
+  HP_H2_VALUE_WITHHELD: 4,
+  HP_H2_UNREADABLE: 8,
   HP_CONFIG_PID_ALLOW: 1,
   HP_CONFIG_PORT_ALLOW: 2,
   HP_CONFIG_CGROUP_ALLOW: 4,
@@ -118,7 +170,8 @@ export const Enums = {
   HP_CTR_IOV_TRUNCATED: 4,
   HP_CTR_FILTERED: 5,
   HP_CTR_TLS_UNKEYED: 6,
-  HP_CTR__COUNT: 7,
+  HP_CTR_H2_UNKEYED: 7,
+  HP_CTR__COUNT: 8,
 } as const;
 
 /** Names of enum hp_syscall values, index = value (HP_SYS_<NAME>). */
@@ -130,8 +183,13 @@ export const SyscallNames: readonly string[] = [
 
 /** Names of enum hp_counter values, index = value. */
 export const CounterNames = [
-  'events', 'ringbufLost', 'bytesLost', 'connMapFull', 'iovTruncated', 'filtered', 'tlsUnkeyed',
+  'events', 'ringbufLost', 'bytesLost', 'connMapFull', 'iovTruncated', 'filtered', 'tlsUnkeyed', 'h2Unkeyed',
 ] as const;
+
+/** Names of enum hp_h2_probe values, index = value: the Go function a header event came from. */
+export const H2ProbeNames: readonly string[] = [
+  'unknown', 'grpc_client_read', 'grpc_server_read', 'grpc_write',
+];
 
 /** Each record in a batch from the addon: [u32 length][u32 0][bytes][pad to 8]. */
 export const BATCH_RECORD_HEADER = 8;

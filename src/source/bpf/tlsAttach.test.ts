@@ -11,12 +11,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Enums } from './eventLayout.ts';
 import { TlsAttacher, goTlsUnsupportedReason, type UprobeSensor } from './tlsAttach.ts';
-import type { GoTlsBinaryLayout, UprobeOptions } from '../../native/addon.ts';
-import { inspectGoTls } from '../golang/index.ts';
+import type { GoH2BinaryLayout, GoTlsBinaryLayout, UprobeOptions } from '../../native/addon.ts';
+import { GRPC_CLIENT_READ, GRPC_SERVER_READ, GRPC_WRITE, inspectGoH2, inspectGoTls } from '../golang/index.ts';
 import { freePort, startServer, type Server } from '../../../test/support/peers.ts';
 import { goPeerBinaries, httpsServerArgs, type GoPeerBinaries } from '../../../test/support/goPeers.ts';
 
-type Call = { op: 'layout'; index: number; layout: GoTlsBinaryLayout | null } | { op: 'attach'; id: number; options: UprobeOptions } | { op: 'detach'; id: number };
+type Call =
+  | { op: 'layout'; index: number; layout: GoTlsBinaryLayout | null }
+  | { op: 'h2layout'; index: number; layout: GoH2BinaryLayout | null }
+  | { op: 'attach'; id: number; options: UprobeOptions }
+  | { op: 'detach'; id: number };
 
 class RecordingSensor implements UprobeSensor {
   readonly calls: Call[] = [];
@@ -37,11 +41,15 @@ class RecordingSensor implements UprobeSensor {
   setGoTlsBinary(index: number, layout: GoTlsBinaryLayout | null): void {
     this.calls.push({ op: 'layout', index, layout });
   }
+  setGoH2Binary(index: number, layout: GoH2BinaryLayout | null): void {
+    this.calls.push({ op: 'h2layout', index, layout });
+  }
   attaches(): Array<UprobeOptions & { id: number }> {
     return this.calls.flatMap((c) => (c.op === 'attach' ? [{ ...c.options, id: c.id }] : []));
   }
 }
 
+const h2Cookie = (index: number, probe: number) => BigInt(index) | (BigInt(probe) << BigInt(Enums.HP_H2_COOKIE_PROBE_SHIFT));
 const cookie = (index: number, dir: number, offset = 0) =>
   BigInt(index) | (BigInt(dir) << BigInt(Enums.HP_GO_TLS_COOKIE_DIR_SHIFT)) | (BigInt(offset) << BigInt(Enums.HP_GO_TLS_COOKIE_OFF_SHIFT));
 
@@ -61,7 +69,7 @@ describe('TlsAttacher on Go executables', () => {
     await noDwarf?.stop();
   });
 
-  it('writes the layout, then probes every return, then the two entries, with their cookies', () => {
+  it('writes the layout, then probes every return, then the two entries, then grpc-go\'s three header functions, with their cookies', () => {
     const sensor = new RecordingSensor();
     const lines: string[] = [];
     const attacher = new TlsAttacher(sensor, (l) => lines.push(l));
@@ -82,19 +90,38 @@ describe('TlsAttacher on Go executables', () => {
         { program: 'hp_up_go_tls', binaryPath: `/proc/${server.pid}/exe`, offset: b.read.offset, cookie: cookie(0, Enums.HP_DIR_INGRESS) },
         { program: 'hp_up_go_tls', binaryPath: `/proc/${server.pid}/exe`, offset: b.write.offset, cookie: cookie(0, Enums.HP_DIR_EGRESS) },
       ];
-      expect(sensor.attaches().map(({ id: _id, ...o }) => o)).toEqual([...returns, ...entries]);
+      const h2 = inspectGoH2(peers.go);
+      if (h2.kind !== 'traceable') throw new Error(`the Go peer's grpc-go should be traceable: ${JSON.stringify(h2)}`);
+      const h = h2.binary;
+      expect(sensor.calls.find((c) => c.op === 'h2layout')).toEqual({
+        op: 'h2layout', index: 0,
+        layout: {
+          clientReadAddr: h.clientRead.addr, serverReadAddr: h.serverRead.addr, writeAddr: h.write.addr, itabTls: h.itabTls, itabSyscallConn: h.itabSyscallConn,
+          clientConnOff: h.offsets.clientConn, serverConnOff: h.offsets.serverConn, loopyConnOff: h.offsets.loopyConn, syscallConnOff: h.offsets.syscallConn,
+          metaFrameOff: h.offsets.metaFrame, metaFieldsOff: h.offsets.metaFields, metaTruncatedOff: h.offsets.metaTruncated,
+          streamIdOff: h.offsets.streamId, frameFlagsOff: h.offsets.frameFlags, fieldSize: h.offsets.fieldSize,
+          fieldNameOff: h.offsets.fieldName, fieldValueOff: h.offsets.fieldValue, fieldSensitiveOff: h.offsets.fieldSensitive, pie: false,
+        },
+      });
+      const headers = [
+        { program: 'hp_up_go_h2', binaryPath: `/proc/${server.pid}/exe`, offset: h.clientRead.offset, cookie: h2Cookie(0, Enums.HP_H2_GRPC_CLIENT_READ) },
+        { program: 'hp_up_go_h2', binaryPath: `/proc/${server.pid}/exe`, offset: h.serverRead.offset, cookie: h2Cookie(0, Enums.HP_H2_GRPC_SERVER_READ) },
+        { program: 'hp_up_go_h2', binaryPath: `/proc/${server.pid}/exe`, offset: h.write.offset, cookie: h2Cookie(0, Enums.HP_H2_GRPC_WRITE) },
+      ];
+      expect(sensor.attaches().map(({ id: _id, ...o }) => o)).toEqual([...returns, ...entries, ...headers]);
       expect(attacher.attached()).toEqual([{
         path: peers.go, openedAs: `/proc/${server.pid}/exe`, kind: 'go', goVersion: b.goVersion,
         functions: ['crypto/tls.(*Conn).Read', 'crypto/tls.(*Conn).Write'], links: sensor.attaches().map((a) => a.id),
+        headerFunctions: [GRPC_CLIENT_READ, GRPC_SERVER_READ, GRPC_WRITE],
       }]);
-      expect(lines).toEqual([`TLS: uprobes on Go ${b.goVersion} crypto/tls (Read: ${b.read.returns.length} returns, Write: ${b.write.returns.length}) in ${peers.go} (pid ${server.pid})`]);
+      expect(lines).toEqual([`TLS: uprobes on Go ${b.goVersion} crypto/tls (Read: ${b.read.returns.length} returns, Write: ${b.write.returns.length}) and grpc-go HTTP/2 headers in ${peers.go} (pid ${server.pid})`]);
       // The same file again (another process, or a rescan): nothing more.
       attacher.onExec(server.pid);
-      expect(sensor.attaches()).toHaveLength(returns.length + entries.length);
+      expect(sensor.attaches()).toHaveLength(returns.length + entries.length + headers.length);
 
       attacher.detach();
-      expect(sensor.calls.filter((c) => c.op === 'detach')).toHaveLength(returns.length + entries.length);
-      expect(sensor.calls.at(-1)).toEqual({ op: 'layout', index: 0, layout: null });
+      expect(sensor.calls.filter((c) => c.op === 'detach')).toHaveLength(returns.length + entries.length + headers.length);
+      expect(sensor.calls.slice(-2)).toEqual([{ op: 'layout', index: 0, layout: null }, { op: 'h2layout', index: 0, layout: null }]);
     } finally {
       attacher.close();
     }
@@ -110,6 +137,30 @@ describe('TlsAttacher on Go executables', () => {
       expect(sensor.calls.filter((c) => c.op === 'detach').map((c) => c.id)).toEqual([1, 2]);
       expect(sensor.calls.at(-1)).toEqual({ op: 'layout', index: 0, layout: null });
       expect(attacher.skipped()).toEqual([{ path: `${peers.go} (pid ${server.pid})`, reason: expect.stringMatching(/^Go go1\.\d+.*: uprobes refused: uprobe refused: EINVAL$/) }]);
+    } finally {
+      attacher.close();
+    }
+  });
+
+  it('undoes the header probes alone when one of them is refused: crypto/tls stays, the reason is reported', () => {
+    const tlsProbes = (() => {
+      const t = inspectGoTls(peers.go);
+      return t.kind === 'traceable' ? t.binary.read.returns.length + t.binary.write.returns.length + 2 : 0;
+    })();
+    const sensor = new RecordingSensor();
+    sensor.failFrom = tlsProbes + 2; // the second header probe
+    const attacher = new TlsAttacher(sensor);
+    try {
+      attacher.onExec(server.pid);
+      expect(attacher.attached()).toHaveLength(1);
+      expect(attacher.attached()[0]!.links).toHaveLength(tlsProbes);
+      expect(attacher.attached()[0]!.headerFunctions).toBeUndefined();
+      expect(sensor.calls.filter((c) => c.op === 'detach').map((c) => c.id)).toEqual([tlsProbes + 1]);
+      expect(sensor.calls.at(-1)).toEqual({ op: 'h2layout', index: 0, layout: null });
+      expect(attacher.skipped()).toEqual([{
+        path: `${peers.go} (pid ${server.pid})`,
+        reason: expect.stringMatching(/^Go go1\.\d+.*: crypto\/tls traced, HTTP\/2 headers not: uprobes refused: uprobe refused: EINVAL$/),
+      }]);
     } finally {
       attacher.close();
     }
@@ -174,7 +225,7 @@ describe('TlsAttacher removes probes when no process uses the binary any more', 
       await rm(copy); // the rollout replaced it
       expect(attacher.sweep()).toBe(1);
       expect(sensor.calls.filter((c) => c.op === 'detach').map((c) => (c as { id: number }).id)).toEqual(links);
-      expect(sensor.calls.at(-1)).toEqual({ op: 'layout', index: 0, layout: null });
+      expect(sensor.calls.slice(-2)).toEqual([{ op: 'layout', index: 0, layout: null }, { op: 'h2layout', index: 0, layout: null }]);
       expect(attacher.attached()).toEqual([]);
       expect(lines.at(-1)).toBe(`TLS: uprobes removed from ${copy}: no process uses it any more`);
 

@@ -25,14 +25,15 @@ import { release } from 'node:os';
 import path from 'node:path';
 import { findFunctions, tlsLibraryMark, type ElfFunctions } from './elfSymbols.ts';
 import { Enums } from './eventLayout.ts';
-import { inspectGoTls, type GoTlsBinary, type GoTlsInspection } from '../golang/index.ts';
-import type { GoTlsBinaryLayout, UprobeOptions } from '../../native/addon.ts';
+import { inspectGoH2, inspectGoTls, type GoH2Binary, type GoH2Inspection, type GoTlsBinary, type GoTlsInspection } from '../golang/index.ts';
+import type { GoH2BinaryLayout, GoTlsBinaryLayout, UprobeOptions } from '../../native/addon.ts';
 
 /** What the addon's Sensor offers for this (see src/native/addon.ts). */
 export interface UprobeSensor {
   attachUprobe(options: UprobeOptions): number;
   detachUprobe(id: number): boolean;
   setGoTlsBinary(index: number, layout: GoTlsBinaryLayout | null): void;
+  setGoH2Binary(index: number, layout: GoH2BinaryLayout | null): void;
 }
 
 export interface TlsBinary {
@@ -48,6 +49,8 @@ export interface TlsBinary {
   readonly links: readonly number[];
   /** Go binaries: the version that built it (from .go.buildinfo). */
   readonly goVersion?: string;
+  /** Go binaries: the HTTP/2 header functions probed too (grpc-go's transport), if any. */
+  readonly headerFunctions?: readonly string[];
 }
 
 /** What the attacher keeps about a probed binary beyond what it reports. */
@@ -103,6 +106,16 @@ interface Inspection {
 /** Inspections by file identity, shared by every attacher of the process (tests make many). */
 const inspected = new Map<string, Inspection>();
 const goInspected = new Map<string, GoTlsInspection>();
+const goH2Inspected = new Map<string, GoH2Inspection>();
+
+function inspectH2(file: string, identity: string): GoH2Inspection {
+  const cached = goH2Inspected.get(identity);
+  if (cached) return cached;
+  const found = inspectGoH2(file);
+  if (goH2Inspected.size > 4096) goH2Inspected.clear();
+  goH2Inspected.set(identity, found);
+  return found;
+}
 
 function inspectGo(file: string, identity: string): GoTlsInspection {
   const cached = goInspected.get(identity);
@@ -129,6 +142,13 @@ export function goTlsUnsupportedReason(kernel = release()): string | undefined {
 /** The BPF programs of the Go probes (bpf/sensor.bpf.c). */
 const GO_ENTRY_PROGRAM = 'hp_up_go_tls';
 const GO_RETURN_PROGRAM = 'hp_up_go_tls_ret';
+/** The one program of every Go HTTP/2 header probe (bpf/lib/goH2.h). */
+const GO_H2_PROGRAM = 'hp_up_go_h2';
+
+/** The cookie of a Go HTTP/2 header probe (bpf/abi.h): the binary's index and the probed function. */
+function goH2Cookie(index: number, probe: number): bigint {
+  return BigInt(index) | (BigInt(probe) << BigInt(Enums.HP_H2_COOKIE_PROBE_SHIFT));
+}
 
 /** The cookie of a Go probe (bpf/abi.h): the binary's index, the direction, a return's offset in its function. */
 function goCookie(index: number, direction: number, returnOffset = 0): bigint {
@@ -178,8 +198,12 @@ export class TlsAttacher {
   /** Why Go binaries cannot be probed on this kernel (goTlsUnsupportedReason), if they cannot. */
   private readonly goUnsupported: string | undefined;
 
-  constructor(sensor: UprobeSensor, log: (line: string) => void = () => {}, proc = '/proc', goUnsupported?: string) {
+  /** Whether Go binaries get the HTTP/2 header probes too (grpc-go). */
+  private readonly goHeaders: boolean;
+
+  constructor(sensor: UprobeSensor, log: (line: string) => void = () => {}, proc = '/proc', goUnsupported?: string, goHeaders = true) {
     this.sensor = sensor;
+    this.goHeaders = goHeaders;
     this.log = log;
     this.proc = proc;
     this.goUnsupported = goUnsupported;
@@ -204,7 +228,7 @@ export class TlsAttacher {
 
   /** One line for the startup log: how many binaries, which. */
   summary(): string {
-    const paths = this.binaries.map((b) => (b.kind === 'go' ? `${b.path} (Go crypto/tls, ${b.goVersion})` : b.path));
+    const paths = this.binaries.map((b) => (b.kind === 'go' ? `${b.path} (Go crypto/tls${b.headerFunctions ? ' + grpc-go headers' : ''}, ${b.goVersion})` : b.path));
     return `TLS uprobes on ${paths.length} binar${paths.length === 1 ? 'y' : 'ies'}${paths.length ? `: ${paths.join(', ')}` : ''}` +
       (this.skips.length ? `; ${this.skips.length} not traced (see above)` : '');
   }
@@ -245,7 +269,10 @@ export class TlsAttacher {
   /** Removes every uprobe this attacher made. */
   detach(): void {
     for (const b of this.binaries) for (const id of b.links) this.sensor.detachUprobe(id);
-    for (const slot of this.goSlots) this.sensor.setGoTlsBinary(slot, null);
+    for (const slot of this.goSlots) {
+      this.sensor.setGoTlsBinary(slot, null);
+      this.sensor.setGoH2Binary(slot, null);
+    }
     this.goSlots.clear();
     this.binaries.length = 0;
     this.probed.clear();
@@ -281,6 +308,7 @@ export class TlsAttacher {
       }
       if (p.goSlot !== undefined) {
         this.sensor.setGoTlsBinary(p.goSlot, null);
+        this.sensor.setGoH2Binary(p.goSlot, null);
         this.goSlots.delete(p.goSlot);
       }
       this.probed.delete(key);
@@ -372,7 +400,7 @@ export class TlsAttacher {
     const where = pid === undefined ? shownPath : `${shownPath} (pid ${pid})`;
     // A Go program can carry OpenSSL too (cgo): both are looked for.
     const use = { key, pid };
-    if (kind === 'executable') this.considerGo(shownPath, openedAs, where, inspectGo(openedAs, identity), use);
+    if (kind === 'executable') this.considerGo(shownPath, openedAs, where, inspectGo(openedAs, identity), use, identity);
     const found = inspect(openedAs, identity, st.size, kind);
     if (!found.functions) {
       if (kind === 'libssl') this.skip(where, `not readable as ELF: ${found.error}`);
@@ -426,7 +454,7 @@ export class TlsAttacher {
     if (!this.scanning) this.log(`TLS: uprobes on ${functions.join(', ')} in ${where}`);
   }
 
-  private considerGo(shownPath: string, openedAs: string, where: string, found: GoTlsInspection, use: BinaryUse): void {
+  private considerGo(shownPath: string, openedAs: string, where: string, found: GoTlsInspection, use: BinaryUse, identity: string): void {
     if (found.kind === 'not-go') return;
     if (found.kind === 'not-traceable') {
       this.skip(where, `Go ${found.goVersion ?? '(version unreadable)'}: ${found.reason}`);
@@ -465,10 +493,41 @@ export class TlsAttacher {
       return;
     }
     const functions = [b.read.name, b.write.name];
-    this.remember({ path: shownPath, openedAs, kind: 'go', functions, links, goVersion: b.goVersion }, use, slot);
+    const headerFunctions = this.attachGoH2(openedAs, where, slot, b, inspectH2(openedAs, identity), links);
+    this.remember({ path: shownPath, openedAs, kind: 'go', functions, links, goVersion: b.goVersion, ...(headerFunctions ? { headerFunctions } : {}) }, use, slot);
     if (!this.scanning) {
-      this.log(`TLS: uprobes on Go ${b.goVersion} crypto/tls (Read: ${b.read.returns.length} returns, Write: ${b.write.returns.length}) in ${where}`);
+      this.log(`TLS: uprobes on Go ${b.goVersion} crypto/tls (Read: ${b.read.returns.length} returns, Write: ${b.write.returns.length})` +
+        `${headerFunctions ? ' and grpc-go HTTP/2 headers' : ''} in ${where}`);
     }
+  }
+
+  /**
+   * The HTTP/2 header probes of a Go binary whose crypto/tls probes are in
+   * place (slot `slot`): grpc-go's transport. Their links join `links`.
+   * Returns the functions probed, or undefined (a binary without grpc-go
+   * says nothing; one whose grpc-go cannot be probed is reported).
+   */
+  private attachGoH2(openedAs: string, where: string, slot: number, tls: GoTlsBinary, found: GoH2Inspection, links: number[]): string[] | undefined {
+    if (found.kind === 'none' || !this.goHeaders) return undefined;
+    if (found.kind === 'not-traceable') {
+      this.skip(where, `Go ${tls.goVersion}: crypto/tls traced, HTTP/2 headers not: ${found.reason}`);
+      return undefined;
+    }
+    const h = found.binary;
+    const made: number[] = [];
+    try {
+      this.sensor.setGoH2Binary(slot, goH2Layout(h));
+      for (const [fn, probe] of [[h.clientRead, Enums.HP_H2_GRPC_CLIENT_READ], [h.serverRead, Enums.HP_H2_GRPC_SERVER_READ], [h.write, Enums.HP_H2_GRPC_WRITE]] as const) {
+        made.push(this.sensor.attachUprobe({ program: GO_H2_PROGRAM, binaryPath: openedAs, offset: fn.offset, cookie: goH2Cookie(slot, probe) }));
+      }
+    } catch (err) {
+      for (const id of made) this.sensor.detachUprobe(id);
+      this.sensor.setGoH2Binary(slot, null);
+      this.skip(where, `Go ${tls.goVersion}: crypto/tls traced, HTTP/2 headers not: uprobes refused: ${(err as Error).message.split('\n')[0]}`);
+      return undefined;
+    }
+    links.push(...made);
+    return [h.clientRead.name, h.serverRead.name, h.write.name];
   }
 
   private freeGoSlot(): number | undefined {
@@ -507,5 +566,30 @@ function goLayout(b: GoTlsBinary): GoTlsBinaryLayout {
     sysfdOff: b.offsets.sysfd,
     pie: b.pie,
     readSpills: b.readSpills,
+  };
+}
+
+function goH2Layout(h: GoH2Binary): GoH2BinaryLayout {
+  const o = h.offsets;
+  return {
+    clientReadAddr: h.clientRead.addr,
+    serverReadAddr: h.serverRead.addr,
+    writeAddr: h.write.addr,
+    itabTls: h.itabTls,
+    itabSyscallConn: h.itabSyscallConn,
+    clientConnOff: o.clientConn,
+    serverConnOff: o.serverConn,
+    loopyConnOff: o.loopyConn,
+    syscallConnOff: o.syscallConn,
+    metaFrameOff: o.metaFrame,
+    metaFieldsOff: o.metaFields,
+    metaTruncatedOff: o.metaTruncated,
+    streamIdOff: o.streamId,
+    frameFlagsOff: o.frameFlags,
+    fieldSize: o.fieldSize,
+    fieldNameOff: o.fieldName,
+    fieldValueOff: o.fieldValue,
+    fieldSensitiveOff: o.fieldSensitive,
+    pie: h.pie,
   };
 }

@@ -155,8 +155,12 @@ describe('readStructs on the Go peer (DWARF 5, compressed)', () => {
     binary = (await goPeerBinaries()).go;
   });
 
-  it('gives the layouts readelf prints, for the structs the Go TLS probes follow and a few more', () => {
-    const names = new Set(['crypto/tls.Conn', 'net.TCPConn', 'net.UnixConn', 'net.conn', 'net.netFD', 'internal/poll.FD', 'runtime.g', 'net/http.Request']);
+  it('gives the layouts readelf prints, for the structs the Go TLS and HTTP/2 header probes follow and a few more', () => {
+    const names = new Set(['crypto/tls.Conn', 'net.TCPConn', 'net.UnixConn', 'net.conn', 'net.netFD', 'internal/poll.FD', 'runtime.g', 'net/http.Request',
+      'google.golang.org/grpc/internal/transport.http2Client', 'google.golang.org/grpc/internal/transport.http2Server',
+      'google.golang.org/grpc/internal/transport.loopyWriter', 'google.golang.org/grpc/internal/credentials.syscallConn',
+      'golang.org/x/net/http2.MetaHeadersFrame', 'golang.org/x/net/http2.HeadersFrame', 'golang.org/x/net/http2.FrameHeader',
+      'golang.org/x/net/http2/hpack.HeaderField']);
     const started = performance.now();
     const r = readStructs(sectionsOf(binary), names);
     const ms = performance.now() - started;

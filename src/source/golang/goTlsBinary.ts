@@ -8,7 +8,8 @@
  */
 import { EM_X86_64, ET_DYN, withElf, type ElfFile } from '../bpf/elfFile.ts';
 import { goRelease, goVersion } from './buildInfo.ts';
-import { readStructs, type StructLayout } from './dwarf.ts';
+import type { StructLayout } from './dwarf.ts';
+import { hasDwarf, structsOf } from './elfDwarf.ts';
 import { findReturnSites, spillsFirstTwoArguments } from './returnSites.ts';
 
 export const GO_TLS_READ = 'crypto/tls.(*Conn).Read';
@@ -99,7 +100,7 @@ function inspect(elf: ElfFile): GoTlsInspection {
   const itabUnix = ITAB_UNIX.map((n) => symbols.get(n)).find((s) => s)?.value ?? 0;
   if (itabTcp === undefined) return refuse('no *net.TCPConn used as a net.Conn: its TLS connections are not over TCP sockets the probes can follow');
 
-  if (!elf.section('.debug_info') && !elf.section('.zdebug_info')) {
+  if (!hasDwarf(elf)) {
     return refuse('no DWARF (linked with -w or -s): the offsets from tls.Conn to its socket are unknown; build without -ldflags=-w to trace it');
   }
   const layouts = readLayouts(elf);
@@ -142,25 +143,13 @@ function inspect(elf: ElfFile): GoTlsInspection {
 
 /** The structs of STRUCTS from DWARF, or what is missing. */
 function readLayouts(elf: ElfFile): Map<string, StructLayout> | string {
-  let info, abbrev, str, lineStr, strOffsets;
-  try {
-    info = elf.sectionData('.debug_info');
-    abbrev = elf.sectionData('.debug_abbrev');
-    str = elf.sectionData('.debug_str');
-    lineStr = elf.sectionData('.debug_line_str');
-    strOffsets = elf.sectionData('.debug_str_offsets');
-  } catch (err) {
-    return `DWARF unreadable: ${(err as Error).message}`;
-  }
-  if (!info || !abbrev) return 'no DWARF (.debug_info or .debug_abbrev missing)';
-  const names = new Set(STRUCTS.map(([s]) => s));
-  const r = readStructs({ info, abbrev, str, lineStr, strOffsets }, names);
-  if (!r.ok) return r.error;
+  const layouts = structsOf(elf, new Set(STRUCTS.map(([s]) => s)));
+  if (typeof layouts === 'string') return layouts;
   for (const [struct, name] of STRUCTS) {
     if (struct === 'net.UnixConn') continue; // optional
-    if (r.value.get(struct)?.members.get(name) === undefined) {
+    if (layouts.get(struct)?.members.get(name) === undefined) {
       return `DWARF has no ${struct}.${name}: this Go version's layout is not one the probes know`;
     }
   }
-  return r.value;
+  return layouts;
 }

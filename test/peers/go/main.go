@@ -273,12 +273,14 @@ func main() {
 		err = serve(os.Args[2], len(os.Args) == 4)
 	case (len(os.Args) == 3 || len(os.Args) == 4 && os.Args[3] == "tls") && os.Args[1] == "client":
 		err = runClient(os.Args[2], len(os.Args) == 4)
+	case (len(os.Args) == 3 || len(os.Args) == 4 && os.Args[3] == "tls") && os.Args[1] == "grpc-session":
+		err = runSession(os.Args[2], len(os.Args) == 4)
 	case len(os.Args) == 3 && os.Args[1] == "https-server":
 		err = serveHTTPS(os.Args[2])
 	case len(os.Args) == 4 && os.Args[1] == "https-client":
 		err = runHTTPSClient(os.Args[2], os.Args[3])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: echo-peer server PORT [tls] | echo-peer client HOST:PORT [tls] | echo-peer https-server PORT | echo-peer https-client https://HOST:PORT h1|h2 (requests on stdin)")
+		fmt.Fprintln(os.Stderr, "usage: echo-peer server PORT [tls] | echo-peer client HOST:PORT [tls] | echo-peer grpc-session HOST:PORT [tls] (calls on stdin) | echo-peer https-server PORT | echo-peer https-client https://HOST:PORT h1|h2 (requests on stdin)")
 		os.Exit(2)
 	}
 	if err != nil {
