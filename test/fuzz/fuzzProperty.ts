@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { parametersFor, type RunBudget } from './fuzzSettings.ts';
 import { toleratedAsKnownBug } from './knownBugs.ts';
 
-export type FuzzGroup = 'parsers' | 'pipeline' | 'captures' | 'recordings';
+export type FuzzGroup = 'parsers' | 'pipeline' | 'captures' | 'recordings' | 'privacy';
 
 export interface FuzzProperty {
   /** "http1: mutated real conversations" (also what fixes its CI seed). */

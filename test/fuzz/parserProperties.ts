@@ -14,6 +14,7 @@
  */
 import fc from 'fast-check';
 import type { Exchange, ParserStats, Protocol, Side } from '../../src/protocols/contract.ts';
+import type { AttributeCapture } from '../../src/protocols/attributeCapture/index.ts';
 import { PROTOCOLS } from '../../src/protocols/registry.ts';
 import { MAX_HEAD_BYTES } from '../../src/protocols/http1/messageHead.ts';
 import { FRAME_BUFFER_LIMIT, HEADER_BLOCK_LIMIT } from '../../src/protocols/http2/connectionParser.ts';
@@ -49,9 +50,10 @@ export interface ParserRun {
 
 /**
  * Feeds steps to a new parser of `protocol`, then closes it; checks the
- * buffer cap after every step and every exchange and counter at the end.
+ * buffer cap after every step and every exchange and counter at the end
+ * (`capture`: the attribute capture `protocol` was made with, if any).
  */
-export function drive(protocol: Protocol, steps: readonly Step[], fromStart: boolean): ParserRun {
+export function drive(protocol: Protocol, steps: readonly Step[], fromStart: boolean, capture?: AttributeCapture): ParserRun {
   const cap = BUFFER_CAPS[protocol.name];
   if (cap === undefined) throw new Error(`no documented buffer cap for protocol ${protocol.name}: add it to BUFFER_CAPS`);
   const exchanges: Exchange[] = [];
@@ -73,7 +75,7 @@ export function drive(protocol: Protocol, steps: readonly Step[], fromStart: boo
   }
   parser.onClose(last + 1n);
   withinTime(`${protocol.name} parser on ${bytes} bytes in ${steps.length} steps`, performance.now() - start, budgetMs(bytes, steps.length));
-  for (const e of exchanges) checkExchange(e);
+  for (const e of exchanges) checkExchange(e, capture);
   checkParserStats(parser.stats, protocol.name);
   return { exchanges, stats: { ...parser.stats }, maxBuffered };
 }

@@ -9,6 +9,7 @@
  */
 import fc from 'fast-check';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
+import type { AttributeCapture } from '../../src/protocols/attributeCapture/index.ts';
 import { DEFAULT_TRACKER_LIMITS, type TrackerLimits } from '../../src/reassembly/connectionTracker.ts';
 import type { ConnOpenEvent, DataEvent, Direction, Role, SensorEvent } from '../../src/source/events.ts';
 import { IdGenerator } from '../../src/spans/ids.ts';
@@ -42,7 +43,7 @@ export type Op =
 const conn = fc.nat({ max: CONNECTIONS - 1 });
 const direction = fc.constantFrom<Direction>('egress', 'ingress');
 
-const opArb: fc.Arbitrary<Op> = fc.oneof(
+export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({
     op: fc.constant('open' as const), conn, role: fc.constantFrom<Role>('client', 'server', 'unknown'),
     origin: fc.constantFrom<ConnOpenEvent['origin']>('connect', 'accept', 'existing'), family: fc.constantFrom<ConnOpenEvent['family']>('ipv4', 'ipv6', 'unix'),
@@ -62,7 +63,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 /** Small limits make eviction, idle timeouts and inference give-ups happen within a few ops. */
-const limitsArb: fc.Arbitrary<TrackerLimits> = fc.oneof(
+export const limitsArb: fc.Arbitrary<TrackerLimits> = fc.oneof(
   fc.constant(DEFAULT_TRACKER_LIMITS),
   fc.record({ maxConnections: fc.integer({ min: 1, max: 3 }), idleTimeoutNs: fc.bigInt(1n, 10_000_000_000n), inferenceBytes: fc.integer({ min: 1, max: 4096 }) }),
 );
@@ -167,17 +168,17 @@ function fuzzSpanBuilder(): SpanBuilder {
   return new SpanBuilder(new IdGenerator(Buffer.alloc(24, 7)), new WorkloadResolver(new ProcessTable({ procRoot: null }), 'fuzz-host'));
 }
 
-/** Runs batches through a pipeline with a checking sink; returns the spans. */
-export async function runPipeline(batches: readonly SensorEvent[][], limits: TrackerLimits): Promise<Span[]> {
+/** Runs batches through a pipeline with a checking sink; returns the spans. `capture`: the attribute capture to run with, if any. */
+export async function runPipeline(batches: readonly SensorEvent[][], limits: TrackerLimits, capture?: AttributeCapture): Promise<Span[]> {
   const spans: Span[] = [];
   const sink = {
     write: (written: readonly Span[]) => {
-      for (const s of written) checkSpan(s);
+      for (const s of written) checkSpan(s, capture);
       spans.push(...written);
     },
     close: async () => {},
   };
-  const pipeline = new Pipeline(sink, { limits, spanBuilder: fuzzSpanBuilder() });
+  const pipeline = new Pipeline(sink, { limits, spanBuilder: fuzzSpanBuilder(), ...(capture ? { capture } : {}) });
   const check = () => {
     const stats = pipeline.stats();
     checkTrackerStats(stats.tracker, limits.maxConnections);

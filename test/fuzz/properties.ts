@@ -7,10 +7,11 @@ import type { FuzzGroup, FuzzProperty } from './fuzzProperty.ts';
 import { captureProperties } from './captureProperties.ts';
 import { parserProperties } from './parserProperties.ts';
 import { pipelineProperties } from './pipelineProperties.ts';
+import { privacyProperties } from './privacyProperties.ts';
 import { recordingProperties } from './recordingProperties.ts';
 
 export function allProperties(corpus: Corpus): FuzzProperty[] {
-  return [...parserProperties(corpus), ...pipelineProperties(corpus), ...captureProperties(corpus), ...recordingProperties(corpus)];
+  return [...parserProperties(corpus), ...pipelineProperties(corpus), ...captureProperties(corpus), ...recordingProperties(corpus), ...privacyProperties(corpus)];
 }
 
 export function propertiesOf(group: FuzzGroup, corpus: Corpus): FuzzProperty[] {

@@ -13,7 +13,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Exchange, Side } from '../../src/protocols/contract.ts';
-import { http1Protocol } from '../../src/protocols/http1/index.ts';
+import { AttributeCapture } from '../../src/protocols/attributeCapture/index.ts';
+import { http1Protocol, http1ProtocolWith } from '../../src/protocols/http1/index.ts';
 import { http2Protocol } from '../../src/protocols/http2/index.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { readRecording, RecordingError } from '../../src/recording/recordingReader.ts';
@@ -194,6 +195,70 @@ describe('protocol parsers', () => {
     for (let i = 0; i < 16_000; i++) parser.onData('response', one, 1n);
     expect(performance.now() - start).toBeLessThan(300);
     expect(parser.stats.invalidBytes).toBe(0);
+  });
+});
+
+describe('attribute capture (privacy properties)', () => {
+  /** Capture on, everything allow-listed that the cases name (sensitive names too: the capture must strike them). */
+  const capture = () => new AttributeCapture({
+    requestHeaders: ['x-request-id', 'user-agent', 'authorization'], responseHeaders: [], grpcRequestMetadata: [], grpcResponseMetadata: [],
+    sensitiveHeaders: ['x-planted'], urlQuery: 'redacted', queryParams: ['page'],
+  });
+  const OK = latin1('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+
+  // Was http1-obs-fold-continuation-read-as-field (fixed; found by "http1: planted
+  // secrets never leave..."): parseFields (src/protocols/http1/messageHead.ts) skipped
+  // the whitespace that starts a line and read the rest as a field, so an obs-fold
+  // continuation of Authorization (RFC 9112 5.2: part of its value) that reads
+  // " X-Request-Id: <token>" was exported as http.request.header.x-request-id, and
+  // " User-Agent: <token>" as user_agent.original even with capture off. A line led by
+  // SP or HTAB is now never a field of its own.
+  it('http1: an obs-fold continuation of a sensitive header is never read as a field of its own', () => {
+    for (const c of [capture(), undefined]) {
+      const [e] = exchangesOf(c ? http1ProtocolWith(c) : http1Protocol, [
+        ['request', latin1('GET /api/items/0 HTTP/1.1\r\nHost: svc.test\r\nauthorization: Z6ZNLGKXYJSNU6AT\r\n X-Request-Id: KUTRSDF24LI3NX2C\r\n\tUser-Agent: GVOPAQ3MN5CWWZ2Y\r\n\r\n'), 1000n],
+        ['response', OK, 2000n],
+      ]);
+      checkExchange(e!, c);
+      expect(JSON.stringify(e!.attributes)).not.toMatch(/Z6ZNLGKXYJSNU6AT|KUTRSDF24LI3NX2C|GVOPAQ3MN5CWWZ2Y/);
+      expect(e!.attributes['user_agent.original']).toBeUndefined();
+    }
+  });
+
+  // Was http1-host-userinfo-reported (fixed; found by the same property): parseHost
+  // (src/protocols/http1/spanMapping.ts) reported a Host of "user:<password>@svc.test"
+  // whole as server.address, where HTTP/2's splitAuthority drops userinfo. It now drops
+  // it too.
+  it('http1: the userinfo of a Host is never reported', () => {
+    const [e] = exchangesOf(http1ProtocolWith(capture()), [
+      ['request', latin1('GET /api/items/0 HTTP/1.1\r\nHost: user:Z6ZNLGKXYJSNU6AT@svc.test:8080\r\n\r\n'), 1000n],
+      ['response', OK, 2000n],
+    ]);
+    expect(e!.attributes).toMatchObject({ 'server.address': 'svc.test', 'server.port': 8080 });
+    expect(JSON.stringify(e!.attributes)).not.toContain('Z6ZNLGKXYJSNU6AT');
+  });
+
+  // Was http1-resync-body-tail-as-method (fixed; found by "http1: planted secrets never
+  // leave..."): the first 4 bytes of a POST are lost; resync (MessageReader.run,
+  // src/protocols/http1/messageReader.ts) drops what it cannot parse but keeps its last
+  // 16 bytes in case a message starts there: the body's tail "KUTRSDF24LI3NX2C". Then
+  // "GET /api/items/1 ..." arrived, and resync took the queue's front because it parsed:
+  // "KUTRSDF24LI3NX2CGET /api/items/1 HTTP/1.1" does (an extension method), and the
+  // body's bytes were exported as http.request.method_original. Resync now accepts a
+  // head at the front only where its anchor is (SideGrammar.anchoredAtStart: a known
+  // method), as it does after any other invalid bytes. The request after the lost write
+  // is then not recovered (no line starts it); inventing a method is worse.
+  it('http1: after a lost write, a body tail kept by resync is not taken as the method of the next request', () => {
+    const out: Exchange[] = [];
+    const parser = http1Protocol.createParser((x) => out.push(x), { fromStart: true });
+    parser.onGap('request', 4, 1000n);
+    parser.onData('request', latin1(' /api/items/0 HTTP/1.1\r\nHost: svc.test\r\nContent-Length: 21\r\n\r\nbody=KUTRSDF24LI3NX2C'), 1000n);
+    parser.onData('response', OK, 2000n);
+    parser.onData('request', latin1('G'), 3000n);
+    parser.onData('request', latin1('ET /api/items/1 HTTP/1.1\r\nHost: svc.test\r\n\r\n'), 4000n);
+    parser.onData('response', OK, 5000n);
+    parser.onClose(6000n);
+    expect(JSON.stringify(out.map((x) => x.attributes))).not.toContain('KUTRSDF24LI3NX2C');
   });
 });
 

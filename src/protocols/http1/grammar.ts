@@ -13,6 +13,13 @@ function asBuffer(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** Whether `bytes` begin with `anchor`, or are a prefix of it (more may come). */
+function startsWithOrPrefix(bytes: Uint8Array, anchor: Buffer): boolean {
+  const n = Math.min(bytes.length, anchor.length);
+  for (let i = 0; i < n; i++) if (bytes[i] !== anchor[i]) return false;
+  return true;
+}
+
 export const requestGrammar: SideGrammar<RequestHead> = {
   parseHead: parseRequestHead,
   // A method of up to 20 token bytes and the byte after it (parseRequestHead).
@@ -28,6 +35,7 @@ export const requestGrammar: SideGrammar<RequestHead> = {
     }
     return best;
   },
+  anchoredAtStart: (bytes) => METHOD_ANCHORS.some((anchor) => startsWithOrPrefix(bytes, anchor)),
 };
 
 export const responseGrammar: SideGrammar<ResponseHead> = {
@@ -37,6 +45,7 @@ export const responseGrammar: SideGrammar<ResponseHead> = {
   nextStart(bytes) {
     return asBuffer(bytes).indexOf(STATUS_ANCHOR, 1);
   },
+  anchoredAtStart: (bytes) => startsWithOrPrefix(bytes, STATUS_ANCHOR),
 };
 
 /**

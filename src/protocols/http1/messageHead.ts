@@ -171,9 +171,15 @@ function parseFields(bytes: Uint8Array, ends: readonly number[], capture: Captur
   for (let i = 1; i < ends.length - 1; i++) {
     const lineStart = ends[i - 1]! + 1;
     const lineEnd = contentEnd(bytes, ends[i]!, lineStart);
-    // Field names have no surrounding space (RFC 9112 5.1); tolerate it anyway.
-    let nameStart = lineStart;
-    while (nameStart < lineEnd && isSpaceOrTab(bytes[nameStart]!)) nameStart++;
+    // A line led by SP or HTAB is no field of its own: it continues the
+    // previous field's value (obs-fold, RFC 9112 5.2) or, first, is to be
+    // consumed unread (2.2). Read as a field, "Authorization: Bearer" then
+    // " X-Request-Id: <token>" would export part of a credential under an
+    // allow-listed name (or as user_agent.original, server.address), so it
+    // is skipped: the continued value is reported as its first line.
+    if (isSpaceOrTab(bytes[lineStart]!)) continue;
+    // Field names have no space before the colon either (RFC 9112 5.1); tolerated.
+    const nameStart = lineStart;
     let colon = nameStart;
     while (colon < lineEnd && bytes[colon] !== 0x3a) {
       if (TCHAR[bytes[colon]!] === 0) break;

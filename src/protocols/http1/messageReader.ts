@@ -35,6 +35,13 @@ export interface SideGrammar<H extends Head> {
   readonly startCheckBytes: number;
   /** Offset of the next plausible message start after index 0, or -1. */
   nextStart(bytes: Uint8Array): number;
+  /**
+   * Whether a message can start at index 0 after lost bytes: the anchor
+   * nextStart looks for (a known method, "HTTP/1."), or a prefix of one.
+   * A head that merely parses is not enough there: the tail of a body
+   * before a request parses too, as an extension method.
+   */
+  anchoredAtStart(bytes: Uint8Array): boolean;
 }
 
 type State = 'head' | 'body' | 'resync' | 'stopped';
@@ -160,7 +167,7 @@ export class MessageReader<H extends Head> {
           return;
         case 'resync': {
           const view = this.queue.peek(MAX_HEAD_BYTES);
-          const at = this.grammar.parseHead(view).kind === 'invalid' ? this.grammar.nextStart(view) : 0;
+          const at = this.grammar.anchoredAtStart(view) && this.grammar.parseHead(view).kind !== 'invalid' ? 0 : this.grammar.nextStart(view);
           if (at < 0) {
             // Keep a tail that may hold the start of the next message.
             const drop = Math.max(0, this.queue.length - 16);

@@ -34,7 +34,10 @@ export function splitHost(host: string): HostParts {
   return parts;
 }
 
-function parseHost(host: string): HostParts {
+function parseHost(hostWithUserinfo: string): HostParts {
+  // Userinfo ("user:password@") is deprecated but seen: credentials, never
+  // reported (as HTTP/2's splitAuthority does for :authority).
+  const host = hostWithUserinfo.slice(hostWithUserinfo.lastIndexOf('@') + 1);
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(host) ?? /^([^:]+)(?::(\d+))?$/.exec(host);
   if (!m) return { address: host };
   // A port is at most 65535: anything else (fuzzing found 70000 and 400 nines) is reported as no port.
