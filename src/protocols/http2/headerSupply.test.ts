@@ -154,4 +154,44 @@ describe('header block copies on a connection joined late', () => {
     ]);
     expect(exchanges.map((e) => [e.name, e.attributes['url.path'], e.attributes[HEADERS_MISSING]])).toEqual([['GET /', '/', undefined]]);
   });
+
+  // net/http's concurrent streams on one connection (bpf/lib/goH2.h): every copy carries its own
+  // stream id, so copies written before their frames (several can wait, the writer buffers
+  // frames before one TLS write) and copies read after theirs each find their own stream.
+  const get = (id: number) => copy(id, [[':authority', '127.0.0.1:8443'], [':method', 'GET'], [':path', `/par/${id}`], [':scheme', 'https']], { endStream: true });
+  const ok = (id: number) => copy(id, [[':status', id === 3 ? '404' : '200'], ['content-type', 'text/plain; charset=utf-8']]);
+  const getFrame = (id: number): Uint8Array => frame(HEADERS, END_HEADERS | END_STREAM, id, UNKNOWN(4));
+  const answer = (id: number): Uint8Array => Uint8Array.from([...frame(HEADERS, END_HEADERS, id, UNKNOWN(2)), ...frame(DATA, END_STREAM, id, Uint8Array.from([0x61]))]);
+  const named = (exchanges: Exchange[]) => exchanges.map((e) => [e.attributes['url.path'], e.attributes['http.response.status_code'], e.attributes[HEADERS_MISSING] ?? false])
+    .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  const PAR = [['/par/1', 200, false], ['/par/3', 404, false], ['/par/5', 200, false]];
+
+  it('net/http server, concurrent streams: request copies after their frames, response copies queued before theirs (matched by stream, whatever the order)', () => {
+    const { exchanges, parser } = run([
+      { side: 'request', tsNs: 10n, data: Uint8Array.from([...getFrame(1), ...getFrame(3), ...getFrame(5)]) },
+      ...[5, 1, 3].map((id, i): Step => ({ side: 'request', tsNs: 11n + BigInt(i), copy: { ...get(id), follows: true } })),
+      ...[3, 5, 1].map((id, i): Step => ({ side: 'response', tsNs: 20n + BigInt(i), copy: ok(id) })),
+      { side: 'response', tsNs: 30n, data: Uint8Array.from([...answer(5), ...answer(1), ...answer(3)]) },
+    ]);
+    expect(named(exchanges)).toEqual(PAR);
+    expect(parser.stats).toMatchObject({ orphanResponses: 0, unansweredRequests: 0 });
+  });
+
+  it('net/http client, concurrent streams: request copies before their frames, response copies after theirs, interleaved', () => {
+    const { exchanges, parser } = run([
+      ...[1, 3].flatMap((id, i): Step[] => [
+        { side: 'request', tsNs: 10n + BigInt(2 * i), copy: get(id) },
+        { side: 'request', tsNs: 11n + BigInt(2 * i), data: getFrame(id) },
+      ]),
+      { side: 'response', tsNs: 20n, data: answer(3) },
+      { side: 'request', tsNs: 21n, copy: get(5) },
+      { side: 'request', tsNs: 22n, data: getFrame(5) },
+      { side: 'response', tsNs: 23n, copy: { ...ok(3), follows: true } },
+      { side: 'response', tsNs: 30n, data: Uint8Array.from([...answer(5), ...answer(1)]) },
+      { side: 'response', tsNs: 31n, copy: { ...ok(5), follows: true } },
+      { side: 'response', tsNs: 32n, copy: { ...ok(1), follows: true } },
+    ]);
+    expect(named(exchanges)).toEqual(PAR);
+    expect(parser.stats).toMatchObject({ orphanResponses: 0, unansweredRequests: 0 });
+  });
 });

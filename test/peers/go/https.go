@@ -6,7 +6,12 @@
 // The client reads one request a line from stdin, "METHOD PATH [BODYBYTES]",
 // sends it on one keep-alive connection and prints "STATUS PROTO BODYBYTES"
 // for it, so a test decides when each request goes out (before or after
-// the sensor starts). It exits at the end of stdin.
+// the sensor starts). "PAR N METHOD PATH" sends N such requests at once
+// (PATH/1 ... PATH/N: concurrent streams of one HTTP/2 connection) and
+// prints their statuses on one line, in that order. "BENCH N" sends N
+// GET /bench one after the other, timing each, and prints
+// {"calls","medianNs","failed"} (as grpc-session's Bench). It exits at the
+// end of stdin.
 package main
 
 import (
@@ -17,6 +22,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/big"
@@ -24,6 +30,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -109,6 +116,18 @@ func runHTTPSClient(base, proto string) error {
 		if len(fields) == 0 {
 			continue
 		}
+		if len(fields) == 2 && fields[0] == "BENCH" {
+			if err := json.NewEncoder(os.Stdout).Encode(benchHTTPS(client, base, fields[1])); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(fields) == 4 && fields[0] == "PAR" {
+			if err := sendConcurrently(client, base, fields[1], fields[2], fields[3]); err != nil {
+				return err
+			}
+			continue
+		}
 		if len(fields) < 2 {
 			return fmt.Errorf("want METHOD PATH [BODYBYTES], got %q", in.Text())
 		}
@@ -136,4 +155,64 @@ func runHTTPSClient(base, proto string) error {
 		fmt.Printf("%d %s %d\n", resp.StatusCode, resp.Proto, n)
 	}
 	return in.Err()
+}
+
+// sendConcurrently sends n requests METHOD PATH/i at once; prints their statuses.
+func sendConcurrently(client *http.Client, base, count, method, path string) error {
+	n, err := strconv.Atoi(count)
+	if err != nil || n < 1 {
+		return fmt.Errorf("PAR wants a count, got %q", count)
+	}
+	statuses := make([]string, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			req, err := http.NewRequest(method, fmt.Sprintf("%s%s/%d", base, path, i+1), nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = strconv.Itoa(resp.StatusCode)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	fmt.Println(strings.Join(statuses, " "))
+	return nil
+}
+
+// benchHTTPS sends n GET /bench one after the other and times each, client side.
+func benchHTTPS(client *http.Client, base, count string) benchResult {
+	n, _ := strconv.Atoi(count)
+	times := make([]int64, 0, n)
+	failed := 0
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		resp, err := client.Get(base + "/bench")
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		if err != nil || resp.StatusCode != http.StatusOK {
+			failed++
+		}
+		times = append(times, time.Since(start).Nanoseconds())
+	}
+	sort.Slice(times, func(a, b int) bool { return times[a] < times[b] })
+	median := int64(0)
+	if n > 0 {
+		median = times[n/2]
+	}
+	return benchResult{n, median, failed}
 }
