@@ -35,7 +35,13 @@
  * and runs a mode again (up to 3 times) when one was loaded meanwhile:
  * their uprobes fire in every mode, "without" included.
  *
- * usage: node bench/tlsCost.ts [--json] [--rounds N] [--iterations N] [--bpf-stats] [--wait-others S]
+ * With --ssl-bio, the tls and untraced modes also have the SSL BIO probes
+ * (uprobes on libcrypto's BIO_read/BIO_write(_ex), bpf/lib/sslBio.h): the
+ * OpenSSL load never uses an SSL BIO, so the difference from a run without
+ * the flag is what they cost every other OpenSSL program (SSL_read and
+ * SSL_write each go through BIO_read/BIO_write on their socket BIO).
+ *
+ * usage: node bench/tlsCost.ts [--json] [--rounds N] [--iterations N] [--bpf-stats] [--wait-others S] [--ssl-bio]
  */
 import os from 'node:os';
 import { spawn, execFileSync } from 'node:child_process';
@@ -118,6 +124,7 @@ const { values: args } = parseArgsOrExit(BENCH, {
     iterations: { type: 'string', default: '20000' },
     'bpf-stats': { type: 'boolean', default: false },
     'wait-others': { type: 'string', default: '0' },
+    'ssl-bio': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(args.rounds);
@@ -199,7 +206,7 @@ interface ModeResult {
 const key = (load: Load, size: number) => `${load}/${size}`;
 
 function sensorOptions(mode: Mode, pids: number[], idlePid: number) {
-  return { ...SENSOR, pids: mode === 'untraced' ? [idlePid] : pids, tls: mode !== 'syscalls' };
+  return { ...SENSOR, pids: mode === 'untraced' ? [idlePid] : pids, tls: mode !== 'syscalls', sslBio: args['ssl-bio'] && mode !== 'syscalls' };
 }
 
 /**
@@ -268,6 +275,9 @@ function expectAttached(source: BpfSource, loads: Loads, list: readonly Load[]):
   const attached = source.tls().attached;
   if (!attached.some((b) => path.basename(b.path) === 'libssl.so.3')) {
     throw new BenchError(`the sensor attached no uprobes to libssl.so.3 (${source.tls().summary}): the TLS figures would be those of an unprobed library`);
+  }
+  if (args['ssl-bio'] && !attached.some((b) => b.kind === 'libcrypto' && path.basename(b.path) === 'libcrypto.so.3')) {
+    throw new BenchError(`--ssl-bio: the sensor attached no SSL BIO uprobes to libcrypto.so.3 (${source.tls().summary})`);
   }
   if (list.includes('go') && !attached.some((b) => b.path === loads.go)) {
     throw new BenchError(`the sensor attached no uprobes to ${loads.go} this time (${source.tls().summary})`);
@@ -502,6 +512,7 @@ async function measure(loads: Loads, list: readonly Load[], idlePid: number, goM
     cpus: os.availableParallelism(),
     attach,
     sensor: SENSOR,
+    sslBio: args['ssl-bio'],
     rounds,
     iterations,
     warmup,
@@ -524,6 +535,7 @@ async function measure(loads: Loads, list: readonly Load[], idlePid: number, goM
   out.push(goMissing ? `    tls.Conn         not measured: ${goMissing}` : `    tls.Conn         ${goVersion} crypto/tls, ${context.go.cipher ?? ''}`);
   out.push(`  ${rounds} rounds x ${count(iterations)} iterations (+${count(warmup)} warm-up) per load, size and mode, modes alternated; median shown`);
   out.push(`  kernel ${os.release()}, ${os.availableParallelism()} CPUs, attach: ${attach}, capture ${SENSOR.captureBytes} B, ring ${SENSOR.ringBufferBytes >> 20} MiB, wakeup ${SENSOR.wakeupBytes} B`);
+  if (args['ssl-bio']) out.push('  --ssl-bio: tls and untraced modes with the SSL BIO uprobes on libcrypto too (BIO_read/BIO_write(_ex))');
   out.push('');
   const ns = (n: number) => `${n.toFixed(0)} ns`;
   const added = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(0)} ns`;

@@ -86,6 +86,22 @@ enum hp_data_flags {
 	HP_DATA_TLS = 4,
 };
 
+/* A uprobe on libcrypto's BIO_read/BIO_write(_ex) (lib/sslBio.h). Only an
+ * SSL BIO (BIO_f_ssl(): its method's type is HP_BIO_TYPE_SSL) is followed;
+ * where a BIO keeps its method and data differs between OpenSSL versions,
+ * so user space picks the offsets per version (src/source/bpf/sslBio.ts)
+ * and packs them into the probe's cookie, one byte each at these shifts;
+ * then the direction (enum hp_direction) and 1 for the _ex functions. */
+enum hp_ssl_bio {
+	HP_BIO_TYPE_SSL = 0x207, /* BIO_TYPE_SSL: 7 | BIO_TYPE_FILTER */
+	HP_SSL_BIO_COOKIE_METHOD_SHIFT = 0, /* offsetof(struct bio_st, method) */
+	HP_SSL_BIO_COOKIE_PTR_SHIFT = 8, /* offsetof(struct bio_st, ptr): the BIO_SSL */
+	HP_SSL_BIO_COOKIE_TYPE_SHIFT = 16, /* offsetof(struct bio_method_st, type) */
+	HP_SSL_BIO_COOKIE_SSL_SHIFT = 24, /* offsetof(BIO_SSL, ssl): the SSL* */
+	HP_SSL_BIO_COOKIE_DIR_SHIFT = 32,
+	HP_SSL_BIO_COOKIE_EX_SHIFT = 40,
+};
+
 enum hp_family {
 	HP_AF_UNIX = 1,
 	HP_AF_INET = 2,
@@ -130,6 +146,26 @@ enum hp_h2_probe {
 	/* (*loopyWriter).writeHeader(streamID, endStream, hf, onWrite): a block
 	 * about to be encoded and written, by either side. */
 	HP_H2_GRPC_WRITE = 3,
+	/* net/http's bundled HTTP/2 (net/http.http2*, lib/goH2.h):
+	 * (*http2serverConn).processHeaders(f): a request the server decoded. */
+	HP_H2_NETHTTP_SERVER_READ = 4,
+	/* (*http2clientConnReadLoop).processHeaders(f): a response the client decoded. */
+	HP_H2_NETHTTP_CLIENT_READ = 5,
+	/* (*http2writeResHeaders).writeFrame(ctx): the server starts encoding a block. */
+	HP_H2_NETHTTP_SERVER_START = 6,
+	/* (*http2writeResHeaders).writeHeaderBlock(ctx, frag, first, last): its
+	 * first fragment is about to be written; the fields encoded since the
+	 * start go out. */
+	HP_H2_NETHTTP_SERVER_WRITE = 7,
+	/* (*http2clientStream).encodeAndWriteHeaders(req) and
+	 * (*http2ClientConn).encodeTrailers(trailer): the client starts a block. */
+	HP_H2_NETHTTP_CLIENT_START = 8,
+	/* (*http2ClientConn).writeHeaders(streamID, endStream, max, hdrs): the
+	 * client writes the block it encoded since the start. */
+	HP_H2_NETHTTP_CLIENT_WRITE = 9,
+	/* vendor/golang.org/x/net/http2/hpack.(*Encoder).WriteField(f): one
+	 * field of the block its goroutine started. */
+	HP_H2_NETHTTP_FIELD = 10,
 };
 
 enum hp_h2_flags {
@@ -297,7 +333,7 @@ struct hp_go_tls_binary {
 	__u8 _pad[2];
 };
 
-/* Go HTTP/2 headers (grpc-go's transport), one per probed binary (array
+/* Go HTTP/2 headers (grpc-go, net/http), one per probed binary (array
  * map "hp_go_h2_bins", same index as its hp_go_tls_binary, whose socket
  * offsets and itabs it uses too), from the binary's symbols and DWARF. */
 struct hp_go_h2_binary {
@@ -323,6 +359,27 @@ struct hp_go_h2_binary {
 	__u32 field_sensitive_off; /* HeaderField.Sensitive (bool) */
 	__u8 pie;
 	__u8 _pad[3];
+	/* net/http's bundled HTTP/2; addresses 0: not probed. The same
+	 * offsets as above, of the bundle's own copies of the types. */
+	__u64 nh_server_read_addr; /* (*http2serverConn).processHeaders */
+	__u64 nh_client_read_addr; /* (*http2clientConnReadLoop).processHeaders */
+	__u64 nh_server_write_addr; /* (*http2writeResHeaders).writeHeaderBlock */
+	__u64 nh_client_write_addr; /* (*http2ClientConn).writeHeaders */
+	__u64 nh_itab_server_ctx; /* go:itab.*net/http.http2serverConn,net/http.http2writeContext */
+	__u32 nh_server_conn_off; /* http2serverConn.conn (net.Conn) */
+	__u32 nh_read_loop_cc_off; /* http2clientConnReadLoop.cc (*http2ClientConn) */
+	__u32 nh_client_conn_off; /* http2ClientConn.tconn (net.Conn) */
+	__u32 nh_res_stream_id_off; /* http2writeResHeaders.streamID */
+	__u32 nh_res_end_stream_off; /* http2writeResHeaders.endStream (bool) */
+	__u32 nh_meta_frame_off;
+	__u32 nh_meta_fields_off;
+	__u32 nh_meta_truncated_off;
+	__u32 nh_stream_id_off;
+	__u32 nh_frame_flags_off;
+	__u32 nh_field_size;
+	__u32 nh_field_name_off;
+	__u32 nh_field_value_off;
+	__u32 nh_field_sensitive_off;
 };
 
 #pragma GCC diagnostic pop

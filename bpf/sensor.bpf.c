@@ -29,6 +29,7 @@
 #include "lib/conn.h"
 #include "lib/emit.h"
 #include "lib/tls.h"
+#include "lib/sslBio.h"
 #include "lib/goTls.h"
 #include "lib/goH2.h"
 #include "lib/io.h"
@@ -178,6 +179,22 @@ int BPF_KPROBE(hp_up_ssl_read_ex, void *ssl, void *buf, size_t num, size_t *read
 	return hp_tls_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, HP_DIR_INGRESS);
 }
 
+/* libcrypto's BIO_read, BIO_write, BIO_read_ex, BIO_write_ex, followed only
+ * on an SSL BIO (lib/sslBio.h): one program for the four entries and one
+ * for their returns; the cookie says the direction, the _ex form and this
+ * OpenSSL version's struct offsets. */
+SEC("uprobe")
+int BPF_KPROBE(hp_up_ssl_bio)
+{
+	return hp_ssl_bio_enter(ctx);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(hp_urp_ssl_bio)
+{
+	return hp_ssl_bio_exit(ctx);
+}
+
 /* Go crypto/tls.(*Conn).Read and Write (lib/goTls.h): one program for both
  * entries and one for every return instruction of both; the cookie of each
  * probe says which binary and which direction. */
@@ -199,6 +216,20 @@ SEC("uprobe")
 int BPF_KPROBE(hp_up_go_h2)
 {
 	return hp_go_h2_probe(ctx);
+}
+
+/* net/http's blocks, gathered field by field: where one starts, and each
+ * hpack WriteField (kept apart: they run once per field). */
+SEC("uprobe")
+int BPF_KPROBE(hp_up_go_h2_start)
+{
+	return hp_go_nh2_start(ctx);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(hp_up_go_h2_field)
+{
+	return hp_go_nh2_field(ctx);
 }
 
 /* ---- processes: always on, no tracefs needed ---- */

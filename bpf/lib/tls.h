@@ -125,7 +125,8 @@ static __always_inline struct hp_conn_state *hp_tls_orphan(__u64 pid_tgid, __u64
 	return bpf_map_lookup_elem(&hp_tls_orphans, &key);
 }
 
-static __always_inline int hp_tls_enter(__u64 ssl, __u64 buf, __u64 size_ptr, __u8 dir)
+/* sp: the stack pointer at entry; via: enum hp_tls_call_via. */
+static __always_inline int hp_tls_enter_via(__u64 ssl, __u64 buf, __u64 size_ptr, __u8 dir, __u64 sp, __u8 via)
 {
 	const struct hp_config *cfg = hp_get_config();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -137,16 +138,25 @@ static __always_inline int hp_tls_enter(__u64 ssl, __u64 buf, __u64 size_ptr, __
 	call.buf = buf;
 	call.size_ptr = size_ptr;
 	call.entry_ns = bpf_ktime_get_ns();
+	call.sp = sp;
 	call.fd = -1;
 	call.dir = dir;
+	call.via = via;
 	/* Overwrites a leftover of a call whose return probe never ran. */
 	bpf_map_update_elem(&hp_tls_calls, &pid_tgid, &call, BPF_ANY);
 	return 0;
 }
 
+static __always_inline int hp_tls_enter(__u64 ssl, __u64 buf, __u64 size_ptr, __u8 dir)
+{
+	return hp_tls_enter_via(ssl, buf, size_ptr, dir, 0, HP_TLS_VIA_SSL);
+}
+
 /* ret: SSL_read/SSL_write's byte count, or the _ex functions' 1/0 (then
- * the count is read from size_ptr). */
-static __always_inline int hp_tls_exit(long ret, bool ex)
+ * the count is read from size_ptr); the BIO functions' are the same. via:
+ * whose return this is; a call saved by the other kind is left alone. sp:
+ * the stack pointer at a BIO return (a nested call's is below the entry's). */
+static __always_inline int hp_tls_exit_via(long ret, bool ex, __u8 via, __u64 sp)
 {
 	const struct hp_config *cfg = hp_get_config();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -156,7 +166,7 @@ static __always_inline int hp_tls_exit(long ret, bool ex)
 	struct hp_conn_state *st;
 	__u64 bytes = 0;
 
-	if (!cp)
+	if (!cp || cp->via != via || (via == HP_TLS_VIA_BIO && sp < cp->sp))
 		return 0;
 	call = *cp;
 	bpf_map_delete_elem(&hp_tls_calls, &pid_tgid);
@@ -203,6 +213,11 @@ static __always_inline int hp_tls_exit(long ret, bool ex)
 	else
 		hp_emit_orphan_segment(&c, call.buf, bytes);
 	return 0;
+}
+
+static __always_inline int hp_tls_exit(long ret, bool ex)
+{
+	return hp_tls_exit_via(ret, ex, HP_TLS_VIA_SSL, 0);
 }
 
 #endif

@@ -5,7 +5,8 @@
 #ifndef HP_MAPS_TLS_H
 #define HP_MAPS_TLS_H
 
-/* An SSL_read/SSL_write(_ex) in progress on a thread: saved at entry, read
+/* An SSL_read/SSL_write(_ex), or a BIO_read/BIO_write(_ex) on an SSL BIO,
+ * in progress on a thread: saved at entry, read
  * and removed at return. A socket syscall the thread makes meanwhile is the
  * library doing the I/O of this SSL*: it records its fd here. */
 struct hp_tls_call {
@@ -13,9 +14,19 @@ struct hp_tls_call {
 	__u64 buf; /* plaintext buffer (user) */
 	__u64 size_ptr; /* _ex only: where the library writes the byte count */
 	__u64 entry_ns;
+	/* Stack pointer at entry: a BIO_read/BIO_write return belongs to this
+	 * call only if it is not deeper (the same functions run nested inside,
+	 * on the socket BIO, and their returns fire too; lib/sslBio.h). */
+	__u64 sp;
 	__s32 fd; /* from a nested socket syscall; -1 until one happens */
 	__u8 dir; /* enum hp_direction */
-	__u8 _pad[3];
+	__u8 via; /* enum hp_tls_call_via: whose return probe takes it */
+	__u8 _pad[2];
+};
+
+enum hp_tls_call_via {
+	HP_TLS_VIA_SSL = 0, /* SSL_read/SSL_write(_ex) */
+	HP_TLS_VIA_BIO = 1, /* BIO_read/BIO_write(_ex) on an SSL BIO */
 };
 
 struct {

@@ -41,7 +41,8 @@ bool HasAnyPrefix(const char* text, std::initializer_list<const char*> prefixes)
 // chosen by options.attach ("tp/" and "raw_tp/" are libbpf's short spellings).
 bool Wanted(const bpf_program* program, const std::string& attach, bool goTls) {
   const char* section = bpf_program__section_name(program);
-  if (!goTls && HasAnyPrefix(bpf_program__name(program), {"hp_up_go_tls", "hp_up_go_h2"})) return false;
+  // Programs that read their uprobe's cookie (5.15+); goTls says the kernel has it.
+  if (!goTls && HasAnyPrefix(bpf_program__name(program), {"hp_up_go_tls", "hp_up_go_h2", "hp_up_ssl_bio", "hp_urp_ssl_bio"})) return false;
   // Uprobes are loaded whatever the family, and attached per binary later.
   if (HasAnyPrefix(section, {"raw_tracepoint/", "raw_tp/", "tp_btf/", "uprobe", "uretprobe"})) {
     return true;
@@ -497,7 +498,11 @@ Napi::Value Sensor::SetGoH2Binary(const Napi::CallbackInfo& info) {
       "setGoH2Binary(index: number, layout: { clientReadAddr, serverReadAddr, writeAddr, itabTls, "
       "itabSyscallConn, clientConnOff, serverConnOff, loopyConnOff, syscallConnOff, metaFrameOff, "
       "metaFieldsOff, metaTruncatedOff, streamIdOff, frameFlagsOff, fieldSize, fieldNameOff, "
-      "fieldValueOff, fieldSensitiveOff, pie } | null)";
+      "fieldValueOff, fieldSensitiveOff, pie, and net/http's: nhServerReadAddr, nhClientReadAddr, "
+      "nhServerWriteAddr, nhClientWriteAddr, nhItabServerCtx, nhServerConnOff, nhReadLoopCcOff, "
+      "nhClientConnOff, nhResStreamIdOff, nhResEndStreamOff, nhMetaFrameOff, nhMetaFieldsOff, "
+      "nhMetaTruncatedOff, nhStreamIdOff, nhFrameFlagsOff, nhFieldSize, nhFieldNameOff, "
+      "nhFieldValueOff, nhFieldSensitiveOff } | null)";
   if (info.Length() < 2 || !info[0].IsNumber() || !(info[1].IsObject() || info[1].IsNull())) {
     throw Napi::TypeError::New(env, usage);
   }
@@ -529,6 +534,25 @@ Napi::Value Sensor::SetGoH2Binary(const Napi::CallbackInfo& info) {
     value.field_value_off = off("fieldValueOff");
     value.field_sensitive_off = off("fieldSensitiveOff");
     value.pie = args::Boolean(o, "pie", what, false) ? 1 : 0;
+    value.nh_server_read_addr = *args::Integer(o, "nhServerReadAddr", what, 0, u64, true);
+    value.nh_client_read_addr = *args::Integer(o, "nhClientReadAddr", what, 0, u64, true);
+    value.nh_server_write_addr = *args::Integer(o, "nhServerWriteAddr", what, 0, u64, true);
+    value.nh_client_write_addr = *args::Integer(o, "nhClientWriteAddr", what, 0, u64, true);
+    value.nh_itab_server_ctx = *args::Integer(o, "nhItabServerCtx", what, 0, u64, true);
+    value.nh_server_conn_off = off("nhServerConnOff");
+    value.nh_read_loop_cc_off = off("nhReadLoopCcOff");
+    value.nh_client_conn_off = off("nhClientConnOff");
+    value.nh_res_stream_id_off = off("nhResStreamIdOff");
+    value.nh_res_end_stream_off = off("nhResEndStreamOff");
+    value.nh_meta_frame_off = off("nhMetaFrameOff");
+    value.nh_meta_fields_off = off("nhMetaFieldsOff");
+    value.nh_meta_truncated_off = off("nhMetaTruncatedOff");
+    value.nh_stream_id_off = off("nhStreamIdOff");
+    value.nh_frame_flags_off = off("nhFrameFlagsOff");
+    value.nh_field_size = off("nhFieldSize");
+    value.nh_field_name_off = off("nhFieldNameOff");
+    value.nh_field_value_off = off("nhFieldValueOff");
+    value.nh_field_sensitive_off = off("nhFieldSensitiveOff");
   }
   bpf_map* map = RequireMap(env, "hp_go_h2_bins", sizeof(__u32), sizeof(value));
   const __u32 key = static_cast<__u32>(index);

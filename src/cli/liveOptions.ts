@@ -11,6 +11,8 @@ export const LIVE_OPTIONS = {
   'ring-buffer-mb': { type: 'string' },
   attach: { type: 'string' },
   unix: { type: 'boolean' },
+  'ssl-bio': { type: 'boolean' },
+  'go-headers': { type: 'string' },
 } as const;
 
 export const LIVE_HELP = `  --pid P              only these processes (repeat, or P1,P2)
@@ -19,7 +21,13 @@ export const LIVE_HELP = `  --pid P              only these processes (repeat, o
   --capture-bytes N    payload bytes kept per syscall (default 16384, max 65536)
   --ring-buffer-mb N   kernel ring buffer size, a power of two (default 16)
   --attach KIND        auto | kprobe | tracepoint (default auto)
-  --unix               also trace Unix stream sockets`;
+  --unix               also trace Unix stream sockets
+  --ssl-bio            also OpenSSL's SSL BIO (openssl s_server -www): uprobes on
+                       libcrypto's BIO_read/BIO_write, which cost every OpenSSL
+                       call a few us more (README, "Cost of the TLS probes")
+  --go-headers WHICH   Go HTTP/2 header probes: all (grpc-go and net/http,
+                       default), grpc (grpc-go only: net/http's cost a uprobe
+                       hit per header field), off`;
 
 export interface LiveValues {
   pid?: string[];
@@ -29,6 +37,8 @@ export interface LiveValues {
   'ring-buffer-mb'?: string;
   attach?: string;
   unix?: boolean;
+  'ssl-bio'?: boolean;
+  'go-headers'?: string;
 }
 
 export function liveSourceOptions(v: LiveValues): { source: BpfSourceOptions; durationS?: number } {
@@ -43,6 +53,8 @@ export function liveSourceOptions(v: LiveValues): { source: BpfSourceOptions; du
       captureBytes: intOption('capture-bytes', v['capture-bytes'], 0, 65536),
       ringBufferBytes: ringMb * 1024 * 1024,
       unix: v.unix ?? false,
+      sslBio: v['ssl-bio'] ?? false,
+      goHeaders: choice('go-headers', v['go-headers'], ['all', 'grpc', 'off'] as const) ?? 'all',
     },
   };
 }

@@ -181,6 +181,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     captureBytes: c.captureBytes,
     ringBufferBytes: c.ringBufferMb * 1024 * 1024,
     unix: c.unix,
+    sslBio: c.sslBio,
+    goHeaders: c.goHeaders,
     log,
   });
   source = started;

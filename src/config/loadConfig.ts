@@ -58,6 +58,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   s('capture.ringBufferMb', 'ring-buffer-mb', 'int'),
   s('capture.attach', 'attach'),
   s('capture.unix', 'unix', 'bool'),
+  s('capture.sslBio', 'ssl-bio', 'bool'),
+  s('capture.goHeaders', 'go-headers'),
   s('kubernetes.mode', 'kubernetes'),
   s('kubernetes.nodeName', 'node-name'),
   s('kubernetes.clusterName', 'cluster-name'),

@@ -110,7 +110,15 @@ export const sensorConfigSchema = z.strictObject({
       .refine((n) => (n & (n - 1)) === 0, { message: 'must be a power of two' }),
     attach: z.enum(['auto', 'kprobe', 'tracepoint']).default('auto'),
     unix: z.boolean().default(false),
-  }).default({ pids: [], ports: [], ringBufferMb: 16, attach: 'auto', unix: false }),
+    /** OpenSSL's SSL BIO (s_server -www): uprobes on libcrypto's BIO_read/BIO_write; off by default for their cost (README). */
+    sslBio: z.boolean().default(false),
+    /**
+     * Go's HTTP/2 header probes (what names calls on connections older than
+     * the sensor): all (grpc-go and net/http), grpc (grpc-go only: net/http's
+     * send side costs a uprobe hit per header field), off.
+     */
+    goHeaders: z.enum(['all', 'grpc', 'off']).default('all'),
+  }).default({ pids: [], ports: [], ringBufferMb: 16, attach: 'auto', unix: false, sslBio: false, goHeaders: 'all' }),
   kubernetes: z.strictObject({
     mode: z.enum(['auto', 'off']).default('auto'),
     nodeName: z.string().min(1).optional(),

@@ -87,7 +87,7 @@ export interface GoTlsBinaryLayout {
   readSpills: boolean;
 }
 
-/** struct hp_go_h2_binary (bpf/abi.h): grpc-go's header functions and the offsets their probe reads. */
+/** struct hp_go_h2_binary (bpf/abi.h): grpc-go's and net/http's header functions and the offsets their probes read. */
 export interface GoH2BinaryLayout {
   clientReadAddr: number;
   serverReadAddr: number;
@@ -109,6 +109,26 @@ export interface GoH2BinaryLayout {
   fieldValueOff: number;
   fieldSensitiveOff: number;
   pie: boolean;
+  /** net/http's bundled HTTP/2: its functions (0: not probed) and the bundle's own offsets. */
+  nhServerReadAddr: number;
+  nhClientReadAddr: number;
+  nhServerWriteAddr: number;
+  nhClientWriteAddr: number;
+  nhItabServerCtx: number;
+  nhServerConnOff: number;
+  nhReadLoopCcOff: number;
+  nhClientConnOff: number;
+  nhResStreamIdOff: number;
+  nhResEndStreamOff: number;
+  nhMetaFrameOff: number;
+  nhMetaFieldsOff: number;
+  nhMetaTruncatedOff: number;
+  nhStreamIdOff: number;
+  nhFrameFlagsOff: number;
+  nhFieldSize: number;
+  nhFieldNameOff: number;
+  nhFieldValueOff: number;
+  nhFieldSensitiveOff: number;
 }
 
 export interface NativeSensor {

@@ -114,7 +114,7 @@ export interface HeadersEvent extends EventBase {
   readonly fieldTotal: number;
   /** The program itself cut the list (grpc-go: the peer's list exceeded its limit). */
   readonly listTruncated: boolean;
-  /** Which probe: grpc_client_read, grpc_server_read, grpc_write. */
+  /** Which probe: grpc_client_read, grpc_server_read, grpc_write, nethttp_server_read, nethttp_client_read, nethttp_server_write, nethttp_client_write. */
   readonly source: string;
 }
 

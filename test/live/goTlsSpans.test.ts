@@ -70,8 +70,9 @@ describe.skipIf(skipReason)('TLS spans of Go programs (crypto/tls uprobes)', () 
       expect(go[0]!.goVersion).toMatch(/^go1\.\d+/);
       // Two entries and one probe per return instruction (several each).
       expect(go[0]!.links.length).toBeGreaterThan(6);
-      // The peer is also a grpc-go program: its header functions are probed with crypto/tls (goGrpcHeadersSpans.test.ts).
-      expect(tls.summary).toContain(`${peers.go} (Go crypto/tls + grpc-go headers, ${go[0]!.goVersion})`);
+      // The peer is also a grpc-go and net/http program: their header functions are probed with crypto/tls
+      // (goGrpcHeadersSpans.test.ts, goHttp2HeadersSpans.test.ts).
+      expect(tls.summary).toContain(`${peers.go} (Go crypto/tls + grpc-go, net/http headers, ${go[0]!.goVersion})`);
       // Named with the first process seen running it (ours, unless another test runs it too).
       const skipped = tls.skipped.find((s) => s.path.startsWith(`${peers.noDwarf} (pid `));
       expect(skipped?.path).toMatch(/ \(pid \d+\)$/);
@@ -84,12 +85,16 @@ describe.skipIf(skipReason)('TLS spans of Go programs (crypto/tls uprobes)', () 
     }
   });
 
-  it('without the Go programs (kernels before 5.15), the rest of the sensor still loads', () => {
+  it('without the programs that read uprobe cookies (kernels before 5.15: Go\'s, the SSL BIO\'s), the rest of the sensor still loads', () => {
     const sensor = new (loadAddon().Sensor)({ objectPath: sensorObjectPath, attach: 'tracepoint', ringBufferBytes: 1 << 20, loadOnly: true, goTls: false });
     try {
       const programs = sensor.programs();
+      const needCookies = /^(hp_up_go_|hp_u(r)?p_ssl_bio)/;
       expect(programs.filter((p) => p.name.startsWith('hp_up_go_tls')).map((p) => p.loaded)).toEqual([false, false]);
-      expect(programs.filter((p) => p.name.startsWith('hp_up_ssl')).every((p) => p.loaded)).toBe(true);
+      expect(programs.filter((p) => needCookies.test(p.name)).some((p) => p.loaded)).toBe(false);
+      const openssl = programs.filter((p) => /^hp_u(r)?p_ssl/.test(p.name) && !needCookies.test(p.name));
+      expect(openssl.length).toBeGreaterThan(0);
+      expect(openssl.every((p) => p.loaded)).toBe(true);
     } finally {
       sensor.close();
     }

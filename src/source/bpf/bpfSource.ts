@@ -12,7 +12,7 @@ import { decodeBatch, type DecodeStats } from './decoder.ts';
 import { monotonicToWallClock } from './clock.ts';
 import { RoleInference } from './roleInference.ts';
 import { CounterNames, Enums } from './eventLayout.ts';
-import { TlsAttacher, goTlsUnsupportedReason, type TlsBinary, type TlsSkipped } from './tlsAttach.ts';
+import { TlsAttacher, goTlsUnsupportedReason, type GoHeaderProbes, type TlsBinary, type TlsSkipped } from './tlsAttach.ts';
 
 export interface BpfSourceOptions {
   attach?: AttachRequest;
@@ -34,8 +34,15 @@ export interface BpfSourceOptions {
   counterIntervalMs?: number;
   /** TLS plaintext through uprobes on TLS libraries (default true). */
   tls?: boolean;
-  /** With tls: HTTP/2 header blocks of Go programs through uprobes on grpc-go's transport (default true). */
-  goHeaders?: boolean;
+  /** With tls: HTTP/2 header blocks of Go programs through uprobes on grpc-go's transport and net/http's bundle (default 'all'). */
+  goHeaders?: GoHeaderProbes;
+  /**
+   * With tls: OpenSSL's SSL BIO (openssl s_server -www) through uprobes on
+   * libcrypto's BIO_read/BIO_write(_ex) (default false: they add a trap
+   * pair to every BIO call, SSL_read's own socket reads included; see
+   * README, "Cost of the TLS probes").
+   */
+  sslBio?: boolean;
   /** Lines worth a user's attention after start (TLS binaries attached or not). */
   log?: (line: string) => void;
 }
@@ -84,7 +91,7 @@ export class BpfSource {
     try {
       this.configure(options);
       if (options.tls ?? true) {
-        this.tlsAttacher = new TlsAttacher(this.sensor, options.log, '/proc', goTlsUnsupported, options.goHeaders ?? true);
+        this.tlsAttacher = new TlsAttacher(this.sensor, options.log, '/proc', goTlsUnsupported, options.goHeaders ?? 'all', options.sslBio ?? false);
         this.tlsAttacher.scan();
       }
     } catch (err) {

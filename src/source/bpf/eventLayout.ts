@@ -28,7 +28,7 @@ export const Sizes = {
   hp_go_tls_binary: 48,
   hp_h2_header_field: 256,
   hp_h2_headers_event: 4144,
-  hp_go_h2_binary: 96,
+  hp_go_h2_binary: 192,
 } as const;
 
 /** "struct.field" -> byte offset, the keys the addon's abi() uses. */
@@ -113,6 +113,25 @@ export const Offsets = {
   'hp_go_h2_binary.field_value_off': 84,
   'hp_go_h2_binary.field_sensitive_off': 88,
   'hp_go_h2_binary.pie': 92,
+  'hp_go_h2_binary.nh_server_read_addr': 96,
+  'hp_go_h2_binary.nh_client_read_addr': 104,
+  'hp_go_h2_binary.nh_server_write_addr': 112,
+  'hp_go_h2_binary.nh_client_write_addr': 120,
+  'hp_go_h2_binary.nh_itab_server_ctx': 128,
+  'hp_go_h2_binary.nh_server_conn_off': 136,
+  'hp_go_h2_binary.nh_read_loop_cc_off': 140,
+  'hp_go_h2_binary.nh_client_conn_off': 144,
+  'hp_go_h2_binary.nh_res_stream_id_off': 148,
+  'hp_go_h2_binary.nh_res_end_stream_off': 152,
+  'hp_go_h2_binary.nh_meta_frame_off': 156,
+  'hp_go_h2_binary.nh_meta_fields_off': 160,
+  'hp_go_h2_binary.nh_meta_truncated_off': 164,
+  'hp_go_h2_binary.nh_stream_id_off': 168,
+  'hp_go_h2_binary.nh_frame_flags_off': 172,
+  'hp_go_h2_binary.nh_field_size': 176,
+  'hp_go_h2_binary.nh_field_name_off': 180,
+  'hp_go_h2_binary.nh_field_value_off': 184,
+  'hp_go_h2_binary.nh_field_sensitive_off': 188,
 } as const;
 
 /** Enum constants of abi.h that TypeScript relies on, by their C names. */
@@ -145,6 +164,13 @@ export const Enums = {
   HP_GO_TLS_MAX_BINARIES: 512,
   HP_GO_TLS_COOKIE_DIR_SHIFT: 32,
   HP_GO_TLS_COOKIE_OFF_SHIFT: 40,
+  HP_BIO_TYPE_SSL: 0x207,
+  HP_SSL_BIO_COOKIE_METHOD_SHIFT: 0,
+  HP_SSL_BIO_COOKIE_PTR_SHIFT: 8,
+  HP_SSL_BIO_COOKIE_TYPE_SHIFT: 16,
+  HP_SSL_BIO_COOKIE_SSL_SHIFT: 24,
+  HP_SSL_BIO_COOKIE_DIR_SHIFT: 32,
+  HP_SSL_BIO_COOKIE_EX_SHIFT: 40,
   HP_H2_MAX_FIELDS: 16,
   HP_H2_NAME_MAX: 48,
   HP_H2_VALUE_MAX: 200,
@@ -152,6 +178,13 @@ export const Enums = {
   HP_H2_GRPC_CLIENT_READ: 1,
   HP_H2_GRPC_SERVER_READ: 2,
   HP_H2_GRPC_WRITE: 3,
+  HP_H2_NETHTTP_SERVER_READ: 4,
+  HP_H2_NETHTTP_CLIENT_READ: 5,
+  HP_H2_NETHTTP_SERVER_START: 6,
+  HP_H2_NETHTTP_SERVER_WRITE: 7,
+  HP_H2_NETHTTP_CLIENT_START: 8,
+  HP_H2_NETHTTP_CLIENT_WRITE: 9,
+  HP_H2_NETHTTP_FIELD: 10,
   HP_H2_END_STREAM: 1,
   HP_H2_FIELDS_TRUNCATED: 2,
   HP_H2_LIST_TRUNCATED: 4,
@@ -189,6 +222,8 @@ export const CounterNames = [
 /** Names of enum hp_h2_probe values, index = value: the Go function a header event came from. */
 export const H2ProbeNames: readonly string[] = [
   'unknown', 'grpc_client_read', 'grpc_server_read', 'grpc_write',
+  'nethttp_server_read', 'nethttp_client_read', 'nethttp_server_start', 'nethttp_server_write',
+  'nethttp_client_start', 'nethttp_client_write', 'nethttp_field',
 ];
 
 /** Each record in a batch from the addon: [u32 length][u32 0][bytes][pad to 8]. */

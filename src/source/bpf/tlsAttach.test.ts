@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Enums } from './eventLayout.ts';
 import { TlsAttacher, goTlsUnsupportedReason, type UprobeSensor } from './tlsAttach.ts';
 import type { GoH2BinaryLayout, GoTlsBinaryLayout, UprobeOptions } from '../../native/addon.ts';
-import { GRPC_CLIENT_READ, GRPC_SERVER_READ, GRPC_WRITE, inspectGoH2, inspectGoTls } from '../golang/index.ts';
+import { GRPC_CLIENT_READ, GRPC_SERVER_READ, GRPC_WRITE, inspectGoH2, inspectGoTls, inspectNetHttpH2 } from '../golang/index.ts';
 import { freePort, startServer, type Server } from '../../../test/support/peers.ts';
 import { goPeerBinaries, httpsServerArgs, type GoPeerBinaries } from '../../../test/support/goPeers.ts';
 
@@ -27,9 +27,11 @@ class RecordingSensor implements UprobeSensor {
   private next = 1;
   /** attachUprobe throws from this call on (1-based), to test the undo. */
   failFrom = Infinity;
+  /** attachUprobe throws for these programs. */
+  refused = new Set<string>();
 
   attachUprobe(options: UprobeOptions): number {
-    if (this.next >= this.failFrom) throw new Error('uprobe refused: EINVAL\nmore detail');
+    if (this.next >= this.failFrom || this.refused.has(options.program)) throw new Error('uprobe refused: EINVAL\nmore detail');
     const id = this.next++;
     this.calls.push({ op: 'attach', id, options });
     return id;
@@ -69,7 +71,7 @@ describe('TlsAttacher on Go executables', () => {
     await noDwarf?.stop();
   });
 
-  it('writes the layout, then probes every return, then the two entries, then grpc-go\'s three header functions, with their cookies', () => {
+  it('writes the layout, then probes every return, then the two entries, then grpc-go\'s three header functions and net/http\'s (starts last), with their cookies', () => {
     const sensor = new RecordingSensor();
     const lines: string[] = [];
     const attacher = new TlsAttacher(sensor, (l) => lines.push(l));
@@ -93,6 +95,10 @@ describe('TlsAttacher on Go executables', () => {
       const h2 = inspectGoH2(peers.go);
       if (h2.kind !== 'traceable') throw new Error(`the Go peer's grpc-go should be traceable: ${JSON.stringify(h2)}`);
       const h = h2.binary;
+      const nh2 = inspectNetHttpH2(peers.go);
+      if (nh2.kind !== 'traceable' || !nh2.binary.server || !nh2.binary.client) throw new Error(`the Go peer's net/http should be traceable: ${JSON.stringify(nh2)}`);
+      const n = nh2.binary;
+      const [ns, nc, no] = [n.server!, n.client!, n.offsets];
       expect(sensor.calls.find((c) => c.op === 'h2layout')).toEqual({
         op: 'h2layout', index: 0,
         layout: {
@@ -101,20 +107,36 @@ describe('TlsAttacher on Go executables', () => {
           metaFrameOff: h.offsets.metaFrame, metaFieldsOff: h.offsets.metaFields, metaTruncatedOff: h.offsets.metaTruncated,
           streamIdOff: h.offsets.streamId, frameFlagsOff: h.offsets.frameFlags, fieldSize: h.offsets.fieldSize,
           fieldNameOff: h.offsets.fieldName, fieldValueOff: h.offsets.fieldValue, fieldSensitiveOff: h.offsets.fieldSensitive, pie: false,
+          nhServerReadAddr: ns.read.addr, nhClientReadAddr: nc.read.addr, nhServerWriteAddr: ns.write.addr, nhClientWriteAddr: nc.write.addr,
+          nhItabServerCtx: ns.itabServerCtx, nhServerConnOff: no.serverConn, nhReadLoopCcOff: no.readLoopCc, nhClientConnOff: no.clientConn,
+          nhResStreamIdOff: no.resStreamId, nhResEndStreamOff: no.resEndStream, nhMetaFrameOff: no.metaFrame, nhMetaFieldsOff: no.metaFields,
+          nhMetaTruncatedOff: no.metaTruncated, nhStreamIdOff: no.streamId, nhFrameFlagsOff: no.frameFlags, nhFieldSize: no.fieldSize,
+          nhFieldNameOff: no.fieldName, nhFieldValueOff: no.fieldValue, nhFieldSensitiveOff: no.fieldSensitive,
         },
       });
       const headers = [
         { program: 'hp_up_go_h2', binaryPath: `/proc/${server.pid}/exe`, offset: h.clientRead.offset, cookie: h2Cookie(0, Enums.HP_H2_GRPC_CLIENT_READ) },
         { program: 'hp_up_go_h2', binaryPath: `/proc/${server.pid}/exe`, offset: h.serverRead.offset, cookie: h2Cookie(0, Enums.HP_H2_GRPC_SERVER_READ) },
         { program: 'hp_up_go_h2', binaryPath: `/proc/${server.pid}/exe`, offset: h.write.offset, cookie: h2Cookie(0, Enums.HP_H2_GRPC_WRITE) },
+        ...([
+          [n.field, 'hp_up_go_h2_field', Enums.HP_H2_NETHTTP_FIELD],
+          [ns.write, 'hp_up_go_h2', Enums.HP_H2_NETHTTP_SERVER_WRITE],
+          [nc.write, 'hp_up_go_h2', Enums.HP_H2_NETHTTP_CLIENT_WRITE],
+          [ns.read, 'hp_up_go_h2', Enums.HP_H2_NETHTTP_SERVER_READ],
+          [nc.read, 'hp_up_go_h2', Enums.HP_H2_NETHTTP_CLIENT_READ],
+          [ns.start, 'hp_up_go_h2_start', Enums.HP_H2_NETHTTP_SERVER_START],
+          [nc.starts[0]!, 'hp_up_go_h2_start', Enums.HP_H2_NETHTTP_CLIENT_START],
+          [nc.starts[1]!, 'hp_up_go_h2_start', Enums.HP_H2_NETHTTP_CLIENT_START],
+        ] as const).map(([f, program, probe]) => ({ program, binaryPath: `/proc/${server.pid}/exe`, offset: f.offset, cookie: h2Cookie(0, probe) })),
       ];
       expect(sensor.attaches().map(({ id: _id, ...o }) => o)).toEqual([...returns, ...entries, ...headers]);
       expect(attacher.attached()).toEqual([{
         path: peers.go, openedAs: `/proc/${server.pid}/exe`, kind: 'go', goVersion: b.goVersion,
         functions: ['crypto/tls.(*Conn).Read', 'crypto/tls.(*Conn).Write'], links: sensor.attaches().map((a) => a.id),
-        headerFunctions: [GRPC_CLIENT_READ, GRPC_SERVER_READ, GRPC_WRITE],
+        headerFunctions: [GRPC_CLIENT_READ, GRPC_SERVER_READ, GRPC_WRITE, n.field.name, ns.write.name, nc.write.name, ns.read.name, nc.read.name, ns.start.name, ...nc.starts.map((f) => f.name)],
+        headerStacks: ['grpc-go', 'net/http'],
       }]);
-      expect(lines).toEqual([`TLS: uprobes on Go ${b.goVersion} crypto/tls (Read: ${b.read.returns.length} returns, Write: ${b.write.returns.length}) and grpc-go HTTP/2 headers in ${peers.go} (pid ${server.pid})`]);
+      expect(lines).toEqual([`TLS: uprobes on Go ${b.goVersion} crypto/tls (Read: ${b.read.returns.length} returns, Write: ${b.write.returns.length}) and grpc-go, net/http HTTP/2 headers in ${peers.go} (pid ${server.pid})`]);
       // The same file again (another process, or a rescan): nothing more.
       attacher.onExec(server.pid);
       expect(sensor.attaches()).toHaveLength(returns.length + entries.length + headers.length);
@@ -142,7 +164,7 @@ describe('TlsAttacher on Go executables', () => {
     }
   });
 
-  it('undoes the header probes alone when one of them is refused: crypto/tls stays, the reason is reported', () => {
+  it('undoes the header probes alone when they are refused: crypto/tls stays, the reasons are reported', () => {
     const tlsProbes = (() => {
       const t = inspectGoTls(peers.go);
       return t.kind === 'traceable' ? t.binary.read.returns.length + t.binary.write.returns.length + 2 : 0;
@@ -157,10 +179,50 @@ describe('TlsAttacher on Go executables', () => {
       expect(attacher.attached()[0]!.headerFunctions).toBeUndefined();
       expect(sensor.calls.filter((c) => c.op === 'detach').map((c) => c.id)).toEqual([tlsProbes + 1]);
       expect(sensor.calls.at(-1)).toEqual({ op: 'h2layout', index: 0, layout: null });
+      expect(attacher.skipped()).toEqual(['grpc-go', 'net/http'].map((stack) => ({
+        path: `${peers.go} (pid ${server.pid})`,
+        reason: expect.stringMatching(new RegExp(`^Go go1\\.\\d+.*: crypto/tls traced, HTTP/2 headers not: ${stack}: uprobes refused: uprobe refused: EINVAL$`)),
+      })));
+    } finally {
+      attacher.close();
+    }
+  });
+
+  it('keeps grpc-go\'s header probes when net/http\'s are refused, and undoes net/http\'s whole', () => {
+    const sensor = new RecordingSensor();
+    sensor.refused.add('hp_up_go_h2_start'); // net/http's last probes
+    const attacher = new TlsAttacher(sensor);
+    try {
+      attacher.onExec(server.pid);
+      expect(attacher.attached()[0]!.headerFunctions).toEqual([GRPC_CLIENT_READ, GRPC_SERVER_READ, GRPC_WRITE]);
+      expect(attacher.attached()[0]!.headerStacks).toEqual(['grpc-go']);
+      const attached = sensor.attaches().map((a) => a.id);
+      const detached = sensor.calls.flatMap((c) => (c.op === 'detach' ? [c.id] : []));
+      // net/http's field, two writes and two reads went in, then came out.
+      expect(detached).toEqual(attached.slice(-5));
+      expect(attacher.attached()[0]!.links).toEqual(attached.slice(0, -5));
       expect(attacher.skipped()).toEqual([{
         path: `${peers.go} (pid ${server.pid})`,
-        reason: expect.stringMatching(/^Go go1\.\d+.*: crypto\/tls traced, HTTP\/2 headers not: uprobes refused: uprobe refused: EINVAL$/),
+        reason: expect.stringMatching(/^Go go1\.\d+.*: crypto\/tls traced, HTTP\/2 headers not: net\/http: uprobes refused: uprobe refused: EINVAL$/),
       }]);
+    } finally {
+      attacher.close();
+    }
+  });
+
+  it.each<['grpc' | 'off', string[], string[]]>([
+    ['grpc', [GRPC_CLIENT_READ, GRPC_SERVER_READ, GRPC_WRITE], ['grpc-go']],
+    ['off', [], []],
+  ])('with goHeaders %s, probes only those header functions (and says nothing of net/http)', (mode, functions, stacks) => {
+    const sensor = new RecordingSensor();
+    const attacher = new TlsAttacher(sensor, () => {}, '/proc', undefined, mode);
+    try {
+      attacher.onExec(server.pid);
+      const b = attacher.attached()[0]!;
+      expect(b.headerFunctions ?? []).toEqual(functions);
+      expect(b.headerStacks ?? []).toEqual(stacks);
+      expect(sensor.attaches().some((a) => a.program.startsWith('hp_up_go_h2_'))).toBe(false); // net/http's own programs
+      expect(attacher.skipped()).toEqual([]);
     } finally {
       attacher.close();
     }

@@ -24,8 +24,12 @@ import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import path from 'node:path';
 import { findFunctions, tlsLibraryMark, type ElfFunctions } from './elfSymbols.ts';
+import { LIBCRYPTO, probeSslBio } from './sslBio.ts';
 import { Enums } from './eventLayout.ts';
-import { inspectGoH2, inspectGoTls, type GoH2Binary, type GoH2Inspection, type GoTlsBinary, type GoTlsInspection } from '../golang/index.ts';
+import {
+  inspectGoH2, inspectGoTls, inspectNetHttpH2, type GoH2Binary, type GoH2Function, type GoH2Inspection, type GoTlsBinary, type GoTlsInspection,
+  type NetHttpH2Binary, type NetHttpH2Inspection,
+} from '../golang/index.ts';
 import type { GoH2BinaryLayout, GoTlsBinaryLayout, UprobeOptions } from '../../native/addon.ts';
 
 /** What the addon's Sensor offers for this (see src/native/addon.ts). */
@@ -41,16 +45,18 @@ export interface TlsBinary {
   readonly path: string;
   /** The path the sensor opened (under /proc/<pid>/root for a process's file). */
   readonly openedAs: string;
-  /** 'go': crypto/tls in a Go executable; the others: OpenSSL's API. */
-  readonly kind: 'libssl' | 'library' | 'executable' | 'go';
+  /** 'go': crypto/tls in a Go executable; 'libcrypto': its BIO functions, for SSL BIOs (sslBio.ts); the others: OpenSSL's API. */
+  readonly kind: 'libssl' | 'library' | 'executable' | 'go' | 'libcrypto';
   /** The functions with an entry and a return probe. */
   readonly functions: readonly string[];
   /** Link ids (addon): two per function; for Go, one per entry and one per return instruction. */
   readonly links: readonly number[];
   /** Go binaries: the version that built it (from .go.buildinfo). */
   readonly goVersion?: string;
-  /** Go binaries: the HTTP/2 header functions probed too (grpc-go's transport), if any. */
+  /** Go binaries: the HTTP/2 header functions probed too (grpc-go's transport, net/http's bundle), if any. */
   readonly headerFunctions?: readonly string[];
+  /** Go binaries: the HTTP/2 stacks those belong to. */
+  readonly headerStacks?: ReadonlyArray<'grpc-go' | 'net/http'>;
 }
 
 /** What the attacher keeps about a probed binary beyond what it reports. */
@@ -108,6 +114,17 @@ const inspected = new Map<string, Inspection>();
 const goInspected = new Map<string, GoTlsInspection>();
 const goH2Inspected = new Map<string, GoH2Inspection>();
 
+const netHttpH2Inspected = new Map<string, NetHttpH2Inspection>();
+
+function inspectNetHttp(file: string, identity: string): NetHttpH2Inspection {
+  const cached = netHttpH2Inspected.get(identity);
+  if (cached) return cached;
+  const found = inspectNetHttpH2(file);
+  if (netHttpH2Inspected.size > 4096) netHttpH2Inspected.clear();
+  netHttpH2Inspected.set(identity, found);
+  return found;
+}
+
 function inspectH2(file: string, identity: string): GoH2Inspection {
   const cached = goH2Inspected.get(identity);
   if (cached) return cached;
@@ -142,8 +159,12 @@ export function goTlsUnsupportedReason(kernel = release()): string | undefined {
 /** The BPF programs of the Go probes (bpf/sensor.bpf.c). */
 const GO_ENTRY_PROGRAM = 'hp_up_go_tls';
 const GO_RETURN_PROGRAM = 'hp_up_go_tls_ret';
-/** The one program of every Go HTTP/2 header probe (bpf/lib/goH2.h). */
+/** The program of every Go HTTP/2 header probe that reads or writes a block (bpf/lib/goH2.h). */
 const GO_H2_PROGRAM = 'hp_up_go_h2';
+
+/** net/http's: where a block starts, and each field it encodes. */
+const GO_H2_START_PROGRAM = 'hp_up_go_h2_start';
+const GO_H2_FIELD_PROGRAM = 'hp_up_go_h2_field';
 
 /** The cookie of a Go HTTP/2 header probe (bpf/abi.h): the binary's index and the probed function. */
 function goH2Cookie(index: number, probe: number): bigint {
@@ -177,6 +198,13 @@ function tryRead(file: string): string | undefined {
   }
 }
 
+/**
+ * Go's HTTP/2 header probes: 'all' (grpc-go's transport and net/http's
+ * bundle), 'grpc' (grpc-go only: three probe points, one hit per header
+ * block; net/http's send side needs a hit per field), or 'off'.
+ */
+export type GoHeaderProbes = 'all' | 'grpc' | 'off';
+
 export class TlsAttacher {
   private readonly sensor: UprobeSensor;
   private readonly log: (line: string) => void;
@@ -198,11 +226,15 @@ export class TlsAttacher {
   /** Why Go binaries cannot be probed on this kernel (goTlsUnsupportedReason), if they cannot. */
   private readonly goUnsupported: string | undefined;
 
-  /** Whether Go binaries get the HTTP/2 header probes too (grpc-go). */
-  private readonly goHeaders: boolean;
+  /** Which of Go's HTTP/2 stacks get the header probes: both, grpc-go only, or none. */
+  private readonly goHeaders: GoHeaderProbes;
 
-  constructor(sensor: UprobeSensor, log: (line: string) => void = () => {}, proc = '/proc', goUnsupported?: string, goHeaders = true) {
+  /** Whether libcrypto gets the SSL BIO probes (sslBio.ts) where a process maps libssl too. */
+  private readonly sslBio: boolean;
+
+  constructor(sensor: UprobeSensor, log: (line: string) => void = () => {}, proc = '/proc', goUnsupported?: string, goHeaders: GoHeaderProbes = 'all', sslBio = false) {
     this.sensor = sensor;
+    this.sslBio = sslBio;
     this.goHeaders = goHeaders;
     this.log = log;
     this.proc = proc;
@@ -228,7 +260,8 @@ export class TlsAttacher {
 
   /** One line for the startup log: how many binaries, which. */
   summary(): string {
-    const paths = this.binaries.map((b) => (b.kind === 'go' ? `${b.path} (Go crypto/tls${b.headerFunctions ? ' + grpc-go headers' : ''}, ${b.goVersion})` : b.path));
+    const paths = this.binaries.map((b) => (b.kind === 'go' ? `${b.path} (Go crypto/tls${b.headerStacks ? ` + ${b.headerStacks.join(', ')} headers` : ''}, ${b.goVersion})` :
+      b.kind === 'libcrypto' ? `${b.path} (SSL BIO)` : b.path));
     return `TLS uprobes on ${paths.length} binar${paths.length === 1 ? 'y' : 'ies'}${paths.length ? `: ${paths.join(', ')}` : ''}` +
       (this.skips.length ? `; ${this.skips.length} not traced (see above)` : '');
   }
@@ -368,6 +401,9 @@ export class TlsAttacher {
     const maps = tryRead(`${this.proc}/${pid}/maps`);
     if (!maps) return;
     const done = new Set<string>();
+    // Only a process that maps libssl can have SSL BIOs: libcrypto's BIO
+    // probes are placed for it (and then fire in every user of that file).
+    const mapsLibssl = this.sslBio && /\/libssl\.so\.(3|1\.1)( \(deleted\))?$/m.test(maps);
     for (const line of maps.split('\n')) {
       const slash = line.indexOf('/');
       if (slash < 0) continue;
@@ -376,6 +412,7 @@ export class TlsAttacher {
       done.add(file);
       const base = path.basename(file);
       if (LIBSSL.test(base)) this.consider(file, path.join(`${this.proc}/${pid}/root`, file), 'libssl', pid);
+      else if (mapsLibssl && LIBCRYPTO.test(base)) this.considerSslBio(file, path.join(`${this.proc}/${pid}/root`, file), pid);
       // Other shared objects may carry a TLS library inside (BoringSSL in
       // Python's grpcio, OpenSSL in a vendored .so): each is looked at once.
       else if (/\.so(\.|$)/.test(base) && !NOT_TLS_LIBRARY.test(base)) this.consider(file, path.join(`${this.proc}/${pid}/root`, file), 'library', pid);
@@ -416,6 +453,24 @@ export class TlsAttacher {
       return;
     }
     this.attach(shownPath, openedAs, kind, where, offsets, use);
+  }
+
+  /** libcrypto of a process that also maps libssl: the SSL BIO probes (sslBio.ts), once per file. */
+  private considerSslBio(shownPath: string, openedAs: string, pid: number): void {
+    const key = fileKeyOf(openedAs);
+    if (key === undefined) return;
+    if (this.seen.has(key)) {
+      this.probed.get(key)?.users.add(pid);
+      return;
+    }
+    this.seen.add(key);
+    const where = `${shownPath} (pid ${pid})`;
+    // Its programs read the cookie, like the Go ones.
+    if (this.goUnsupported) return this.skip(where, `SSL BIO: ${this.goUnsupported.replace('Go TLS probes', 'SSL BIO probes')}`);
+    const r = probeSslBio(this.sensor, openedAs, path.basename(shownPath));
+    if (!r.ok) return this.skip(where, `SSL BIO: ${r.reason}`);
+    this.remember({ path: shownPath, openedAs, kind: 'libcrypto', functions: r.functions, links: r.links }, { key, pid });
+    if (!this.scanning) this.log(`TLS: SSL BIO uprobes on ${r.functions.join(', ')} in ${where} (${r.layout.name} layout)`);
   }
 
   private remember(binary: TlsBinary, use: BinaryUse, goSlot?: number): void {
@@ -493,41 +548,69 @@ export class TlsAttacher {
       return;
     }
     const functions = [b.read.name, b.write.name];
-    const headerFunctions = this.attachGoH2(openedAs, where, slot, b, inspectH2(openedAs, identity), links);
-    this.remember({ path: shownPath, openedAs, kind: 'go', functions, links, goVersion: b.goVersion, ...(headerFunctions ? { headerFunctions } : {}) }, use, slot);
+    const headers = this.attachGoH2(openedAs, where, slot, b, inspectH2(openedAs, identity), inspectNetHttp(openedAs, identity), links);
+    this.remember({
+      path: shownPath, openedAs, kind: 'go', functions, links, goVersion: b.goVersion,
+      ...(headers ? { headerFunctions: headers.functions, headerStacks: headers.stacks } : {}),
+    }, use, slot);
     if (!this.scanning) {
       this.log(`TLS: uprobes on Go ${b.goVersion} crypto/tls (Read: ${b.read.returns.length} returns, Write: ${b.write.returns.length})` +
-        `${headerFunctions ? ' and grpc-go HTTP/2 headers' : ''} in ${where}`);
+        `${headers ? ` and ${headers.stacks.join(', ')} HTTP/2 headers` : ''} in ${where}`);
     }
   }
 
   /**
    * The HTTP/2 header probes of a Go binary whose crypto/tls probes are in
-   * place (slot `slot`): grpc-go's transport. Their links join `links`.
-   * Returns the functions probed, or undefined (a binary without grpc-go
-   * says nothing; one whose grpc-go cannot be probed is reported).
+   * place (slot `slot`): grpc-go's transport and net/http's bundle, each
+   * on its own (one refused leaves the other). Their links join `links`.
+   * Returns the functions probed and their stacks, or undefined (a binary
+   * with neither says nothing; one that cannot be probed is reported).
    */
-  private attachGoH2(openedAs: string, where: string, slot: number, tls: GoTlsBinary, found: GoH2Inspection, links: number[]): string[] | undefined {
-    if (found.kind === 'none' || !this.goHeaders) return undefined;
-    if (found.kind === 'not-traceable') {
-      this.skip(where, `Go ${tls.goVersion}: crypto/tls traced, HTTP/2 headers not: ${found.reason}`);
-      return undefined;
-    }
-    const h = found.binary;
-    const made: number[] = [];
+  private attachGoH2(openedAs: string, where: string, slot: number, tls: GoTlsBinary, grpc: GoH2Inspection, netHttp: NetHttpH2Inspection,
+    links: number[]): { functions: string[]; stacks: Array<'grpc-go' | 'net/http'> } | undefined {
+    if (this.goHeaders === 'off') return undefined;
+    const withNetHttp = this.goHeaders === 'all';
+    const notTraced = (reason: string) => this.skip(where, `Go ${tls.goVersion}: crypto/tls traced, HTTP/2 headers not: ${reason}`);
+    for (const found of withNetHttp ? [grpc, netHttp] : [grpc]) if (found.kind === 'not-traceable') notTraced(found.reason);
+    if (withNetHttp && netHttp.kind === 'traceable' && netHttp.binary.untraced) notTraced(netHttp.binary.untraced);
+    const g = grpc.kind === 'traceable' ? grpc.binary : undefined;
+    const n = withNetHttp && netHttp.kind === 'traceable' ? netHttp.binary : undefined;
+    if (!g && !n) return undefined;
     try {
-      this.sensor.setGoH2Binary(slot, goH2Layout(h));
-      for (const [fn, probe] of [[h.clientRead, Enums.HP_H2_GRPC_CLIENT_READ], [h.serverRead, Enums.HP_H2_GRPC_SERVER_READ], [h.write, Enums.HP_H2_GRPC_WRITE]] as const) {
-        made.push(this.sensor.attachUprobe({ program: GO_H2_PROGRAM, binaryPath: openedAs, offset: fn.offset, cookie: goH2Cookie(slot, probe) }));
-      }
+      this.sensor.setGoH2Binary(slot, goH2Layout(g, n));
     } catch (err) {
-      for (const id of made) this.sensor.detachUprobe(id);
-      this.sensor.setGoH2Binary(slot, null);
-      this.skip(where, `Go ${tls.goVersion}: crypto/tls traced, HTTP/2 headers not: uprobes refused: ${(err as Error).message.split('\n')[0]}`);
+      notTraced(`layout refused: ${(err as Error).message.split('\n')[0]}`);
       return undefined;
     }
-    links.push(...made);
-    return [h.clientRead.name, h.serverRead.name, h.write.name];
+    const out = { functions: [] as string[], stacks: [] as Array<'grpc-go' | 'net/http'> };
+    const attachAll = (stack: 'grpc-go' | 'net/http', probes: ReadonlyArray<readonly [GoH2Function, string, number]>) => {
+      const made: number[] = [];
+      try {
+        for (const [fn, program, probe] of probes) {
+          made.push(this.sensor.attachUprobe({ program, binaryPath: openedAs, offset: fn.offset, cookie: goH2Cookie(slot, probe) }));
+        }
+      } catch (err) {
+        for (const id of made) this.sensor.detachUprobe(id);
+        notTraced(`${stack}: uprobes refused: ${(err as Error).message.split('\n')[0]}`);
+        return;
+      }
+      links.push(...made);
+      out.stacks.push(stack);
+      for (const [fn] of probes) if (!out.functions.includes(fn.name)) out.functions.push(fn.name);
+    };
+    if (g) {
+      attachAll('grpc-go', [
+        [g.clientRead, GO_H2_PROGRAM, Enums.HP_H2_GRPC_CLIENT_READ],
+        [g.serverRead, GO_H2_PROGRAM, Enums.HP_H2_GRPC_SERVER_READ],
+        [g.write, GO_H2_PROGRAM, Enums.HP_H2_GRPC_WRITE],
+      ]);
+    }
+    if (n) attachAll('net/http', netHttpProbes(n));
+    if (!out.stacks.length) {
+      this.sensor.setGoH2Binary(slot, null);
+      return undefined;
+    }
+    return out;
   }
 
   private freeGoSlot(): number | undefined {
@@ -569,27 +652,65 @@ function goLayout(b: GoTlsBinary): GoTlsBinaryLayout {
   };
 }
 
-function goH2Layout(h: GoH2Binary): GoH2BinaryLayout {
-  const o = h.offsets;
+/**
+ * net/http's probes in attach order: the fields, then the writes, the
+ * reads, and the starts last. A block is gathered only from a start on,
+ * and every start probed finds the field and write probes already there:
+ * no block goes out with the fields encoded before a probe existed.
+ */
+function netHttpProbes(n: NetHttpH2Binary): Array<readonly [GoH2Function, string, number]> {
+  const probes: Array<readonly [GoH2Function, string, number]> = [[n.field, GO_H2_FIELD_PROGRAM, Enums.HP_H2_NETHTTP_FIELD]];
+  if (n.server) probes.push([n.server.write, GO_H2_PROGRAM, Enums.HP_H2_NETHTTP_SERVER_WRITE]);
+  if (n.client) probes.push([n.client.write, GO_H2_PROGRAM, Enums.HP_H2_NETHTTP_CLIENT_WRITE]);
+  if (n.server) probes.push([n.server.read, GO_H2_PROGRAM, Enums.HP_H2_NETHTTP_SERVER_READ]);
+  if (n.client) probes.push([n.client.read, GO_H2_PROGRAM, Enums.HP_H2_NETHTTP_CLIENT_READ]);
+  if (n.server) probes.push([n.server.start, GO_H2_START_PROGRAM, Enums.HP_H2_NETHTTP_SERVER_START]);
+  for (const start of n.client?.starts ?? []) probes.push([start, GO_H2_START_PROGRAM, Enums.HP_H2_NETHTTP_CLIENT_START]);
+  return probes;
+}
+
+/** One binary's struct hp_go_h2_binary: a stack it lacks has zeros (its probes are not attached). */
+function goH2Layout(h: GoH2Binary | undefined, n: NetHttpH2Binary | undefined): GoH2BinaryLayout {
+  const o = h?.offsets;
+  const no = n?.offsets;
   return {
-    clientReadAddr: h.clientRead.addr,
-    serverReadAddr: h.serverRead.addr,
-    writeAddr: h.write.addr,
-    itabTls: h.itabTls,
-    itabSyscallConn: h.itabSyscallConn,
-    clientConnOff: o.clientConn,
-    serverConnOff: o.serverConn,
-    loopyConnOff: o.loopyConn,
-    syscallConnOff: o.syscallConn,
-    metaFrameOff: o.metaFrame,
-    metaFieldsOff: o.metaFields,
-    metaTruncatedOff: o.metaTruncated,
-    streamIdOff: o.streamId,
-    frameFlagsOff: o.frameFlags,
-    fieldSize: o.fieldSize,
-    fieldNameOff: o.fieldName,
-    fieldValueOff: o.fieldValue,
-    fieldSensitiveOff: o.fieldSensitive,
-    pie: h.pie,
+    clientReadAddr: h?.clientRead.addr ?? 0,
+    serverReadAddr: h?.serverRead.addr ?? 0,
+    writeAddr: h?.write.addr ?? 0,
+    itabTls: h?.itabTls ?? n!.itabTls,
+    itabSyscallConn: h?.itabSyscallConn ?? 0,
+    clientConnOff: o?.clientConn ?? 0,
+    serverConnOff: o?.serverConn ?? 0,
+    loopyConnOff: o?.loopyConn ?? 0,
+    syscallConnOff: o?.syscallConn ?? 0,
+    metaFrameOff: o?.metaFrame ?? 0,
+    metaFieldsOff: o?.metaFields ?? 0,
+    metaTruncatedOff: o?.metaTruncated ?? 0,
+    streamIdOff: o?.streamId ?? 0,
+    frameFlagsOff: o?.frameFlags ?? 0,
+    fieldSize: o?.fieldSize ?? 0,
+    fieldNameOff: o?.fieldName ?? 0,
+    fieldValueOff: o?.fieldValue ?? 0,
+    fieldSensitiveOff: o?.fieldSensitive ?? 0,
+    pie: h?.pie ?? n!.pie,
+    nhServerReadAddr: n?.server?.read.addr ?? 0,
+    nhClientReadAddr: n?.client?.read.addr ?? 0,
+    nhServerWriteAddr: n?.server?.write.addr ?? 0,
+    nhClientWriteAddr: n?.client?.write.addr ?? 0,
+    nhItabServerCtx: n?.server?.itabServerCtx ?? 0,
+    nhServerConnOff: no?.serverConn ?? 0,
+    nhReadLoopCcOff: no?.readLoopCc ?? 0,
+    nhClientConnOff: no?.clientConn ?? 0,
+    nhResStreamIdOff: no?.resStreamId ?? 0,
+    nhResEndStreamOff: no?.resEndStream ?? 0,
+    nhMetaFrameOff: no?.metaFrame ?? 0,
+    nhMetaFieldsOff: no?.metaFields ?? 0,
+    nhMetaTruncatedOff: no?.metaTruncated ?? 0,
+    nhStreamIdOff: no?.streamId ?? 0,
+    nhFrameFlagsOff: no?.frameFlags ?? 0,
+    nhFieldSize: no?.fieldSize ?? 0,
+    nhFieldNameOff: no?.fieldName ?? 0,
+    nhFieldValueOff: no?.fieldValue ?? 0,
+    nhFieldSensitiveOff: no?.fieldSensitive ?? 0,
   };
 }
