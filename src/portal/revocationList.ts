@@ -6,7 +6,7 @@
  * OpenSSL-based servers load from a file (`ssl_crl`, `crl_file`).
  */
 import type { PortalCa } from './portalCa.ts';
-import { authorityKeyIdentifier } from './sensorCertificate.ts';
+import { authorityKeyIdentifier } from './leafCertificate.ts';
 import { SIGNING_ALGORITHM, x509 } from './x509.ts';
 
 export interface RevokedCertificate {

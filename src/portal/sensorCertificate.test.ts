@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openPortalCa, type PortalCa } from './portalCa.ts';
-import { CLOCK_SKEW_MS, issueSensorCertificate, sensorCommonName, sensorUri, type IssuedCertificate } from './sensorCertificate.ts';
+import { issueSensorCertificate, sensorCommonName, sensorUri, type IssuedCertificate } from './sensorCertificate.ts';
+import { CLOCK_SKEW_MS } from './leafCertificate.ts';
 import { issueServerCertificate } from './serverCertificate.ts';
 import { x509 } from './x509.ts';
 

@@ -8,6 +8,7 @@
  */
 import { STATIC_TABLE, DEFAULT_TABLE_SIZE } from '../../src/protocols/http2/hpack.ts';
 import { EOS, huffmanCode } from '../../src/protocols/http2/huffman.ts';
+import { intPrefix } from '../../src/protocols/http2/testing.ts';
 
 /** How one field goes on the wire. */
 export interface FieldEncoding {
@@ -44,29 +45,14 @@ function huffman(bytes: Uint8Array): number[] {
   return out;
 }
 
-function integer(out: number[], value: number, prefixBits: number, high: number): void {
-  const max = (1 << prefixBits) - 1;
-  if (value < max) {
-    out.push(high | value);
-    return;
-  }
-  out.push(high | max);
-  value -= max;
-  while (value >= 128) {
-    out.push((value & 0x7f) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
-}
-
 function string(out: number[], text: string, useHuffman: boolean): void {
   const raw = Buffer.from(text, 'latin1');
   if (useHuffman) {
     const coded = huffman(raw);
-    integer(out, coded.length, 7, 0x80);
+    intPrefix(out, coded.length, 7, 0x80);
     out.push(...coded);
   } else {
-    integer(out, raw.length, 7, 0);
+    intPrefix(out, raw.length, 7, 0);
     out.push(...raw);
   }
 }
@@ -84,7 +70,7 @@ export class HpackWriter {
   block(fields: ReadonlyArray<readonly [string, string, FieldEncoding]>, tableSize?: number): Uint8Array {
     const out: number[] = [];
     if (tableSize !== undefined) {
-      integer(out, tableSize, 5, 0x20);
+      intPrefix(out, tableSize, 5, 0x20);
       this.maxSize = tableSize;
       this.evictTo(tableSize);
     }
@@ -96,13 +82,13 @@ export class HpackWriter {
     if (how.indexedIfPresent) {
       const whole = this.indexOf(name, value);
       if (whole > 0) {
-        integer(out, whole, 7, 0x80);
+        intPrefix(out, whole, 7, 0x80);
         return;
       }
     }
     const nameIndex = how.nameByIndex ? this.indexOf(name, undefined) : 0;
     const [prefixBits, high] = how.literal === 'incremental' ? [6, 0x40] : how.literal === 'without' ? [4, 0x00] : [4, 0x10];
-    integer(out, nameIndex, prefixBits, high);
+    intPrefix(out, nameIndex, prefixBits, high);
     if (nameIndex === 0) string(out, name, how.huffmanName);
     string(out, value, how.huffmanValue);
     if (how.literal === 'incremental') this.insert(name, value);

@@ -187,14 +187,20 @@ func codeOf(err error) (int, string) {
 
 func method(name string) string { return "/" + service + "/" + name }
 
-func runClient(target string, withTLS bool) error {
+// dial opens the client connection every client mode uses: raw bytes as
+// messages, TLS without verification (test certificates) or cleartext h2c.
+func dial(target string, withTLS bool) (*grpc.ClientConn, error) {
 	creds := insecure.NewCredentials()
 	if withTLS {
 		creds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})
 	}
-	conn, err := grpc.NewClient(target,
+	return grpc.NewClient(target,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
+}
+
+func runClient(target string, withTLS bool) error {
+	conn, err := dial(target, withTLS)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -21,18 +20,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 func runSession(target string, withTLS bool) error {
-	creds := insecure.NewCredentials()
-	if withTLS {
-		creds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})
-	}
-	conn, err := grpc.NewClient(target,
-		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
+	conn, err := dial(target, withTLS)
 	if err != nil {
 		return err
 	}
