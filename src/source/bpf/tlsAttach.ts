@@ -9,7 +9,9 @@
  * little later, once the dynamic loader mapped them). A uprobe on a file
  * covers every process that maps it, so each binary (device + inode) is
  * inspected and attached once. A binary that carries a TLS library but not
- * its symbols (stripped) is reported, not skipped silently.
+ * its symbols (stripped) is reported, not skipped silently; a stripped
+ * BoringSSL (grpcio's wheels) has its SSL_read/SSL_write found by their
+ * code instead (boringsslFunctions.ts), or is reported with why not.
  *
  * Go executables get uprobes on crypto/tls.(*Conn).Read and Write: at the
  * entry and at each return instruction (src/source/golang/ finds them and
@@ -24,6 +26,8 @@ import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import path from 'node:path';
 import { findFunctions, tlsLibraryMark, type ElfFunctions } from './elfSymbols.ts';
+import { withElf } from './elfFile.ts';
+import { findBoringSslFunctions } from './boringsslFunctions.ts';
 import { LIBCRYPTO, probeSslBio } from './sslBio.ts';
 import { Enums } from './eventLayout.ts';
 import {
@@ -57,6 +61,8 @@ export interface TlsBinary {
   readonly headerFunctions?: readonly string[];
   /** Go binaries: the HTTP/2 stacks those belong to. */
   readonly headerStacks?: ReadonlyArray<'grpc-go' | 'net/http'>;
+  /** A stripped BoringSSL: its functions were found by their error-site fingerprints (boringsslFunctions.ts), and how. */
+  readonly foundBy?: string;
 }
 
 /** What the attacher keeps about a probed binary beyond what it reports. */
@@ -107,6 +113,8 @@ interface Inspection {
   functions?: ElfFunctions;
   error?: string;
   mark?: string;
+  /** A stripped BoringSSL: SSL_read/SSL_write's file offsets from their fingerprints, or why not. */
+  fingerprinted?: { offsets: ReadonlyMap<string, number>; how: string } | { error: string };
 }
 
 /** Inspections by file identity, shared by every attacher of the process (tests make many). */
@@ -184,10 +192,24 @@ function inspect(file: string, identity: string, size: number, kind: TlsBinary['
   const out: Inspection = r.ok ? { functions: r.value } : { error: r.error };
   if (r.ok && (kind === 'executable' || kind === 'library') && r.value.offsets.size === 0 && r.value.imported.size === 0 && size <= MAX_MARK_SCAN_FILE) {
     out.mark = tlsLibraryMark(file);
+    if (out.mark === 'BoringSSL') out.fingerprinted = fingerprint(file);
   }
   if (inspected.size > 4096) inspected.clear();
   inspected.set(identity, out);
   return out;
+}
+
+/** SSL_read and SSL_write of a stripped BoringSSL, as file offsets, from their code. */
+function fingerprint(file: string): Inspection['fingerprinted'] {
+  const r = withElf(file, (f) => {
+    const found = findBoringSslFunctions(f);
+    if (!found.ok) return { error: found.error };
+    const read = f.fileOffset(found.value.SSL_read);
+    const write = f.fileOffset(found.value.SSL_write);
+    if (read === undefined || write === undefined) return { error: 'the functions found are outside the executable segments' };
+    return { offsets: new Map([['SSL_read', read], ['SSL_write', write]]), how: found.value.how };
+  });
+  return r.ok ? r.value : { error: r.error };
 }
 
 function tryRead(file: string): string | undefined {
@@ -261,7 +283,7 @@ export class TlsAttacher {
   /** One line for the startup log: how many binaries, which. */
   summary(): string {
     const paths = this.binaries.map((b) => (b.kind === 'go' ? `${b.path} (Go crypto/tls${b.headerStacks ? ` + ${b.headerStacks.join(', ')} headers` : ''}, ${b.goVersion})` :
-      b.kind === 'libcrypto' ? `${b.path} (SSL BIO)` : b.path));
+      b.kind === 'libcrypto' ? `${b.path} (SSL BIO)` : b.foundBy ? `${b.path} (stripped BoringSSL, by fingerprint)` : b.path));
     return `TLS uprobes on ${paths.length} binar${paths.length === 1 ? 'y' : 'ies'}${paths.length ? `: ${paths.join(', ')}` : ''}` +
       (this.skips.length ? `; ${this.skips.length} not traced (see above)` : '');
   }
@@ -447,8 +469,11 @@ export class TlsAttacher {
     if (!offsets.has('SSL_read') && !offsets.has('SSL_write')) {
       if (kind === 'libssl') {
         this.skip(where, `no SSL_read/SSL_write symbol (${found.functions.hasSymtab ? 'not exported' : 'stripped'})`);
+      } else if (found.fingerprinted && 'offsets' in found.fingerprinted) {
+        this.attach(shownPath, openedAs, kind, where, found.fingerprinted.offsets, use, `stripped BoringSSL, functions found by their error sites: ${found.fingerprinted.how}`);
       } else if (found.mark) {
-        this.skip(where, `carries ${found.mark} but no SSL_read/SSL_write symbol (stripped): its TLS traffic is not traced`);
+        const why = found.fingerprinted ? `, and its functions were not recognised (${found.fingerprinted.error})` : '';
+        this.skip(where, `carries ${found.mark} but no SSL_read/SSL_write symbol (stripped)${why}: its TLS traffic is not traced`);
       }
       return;
     }
@@ -484,7 +509,7 @@ export class TlsAttacher {
     if (goSlot !== undefined) p.goSlot = goSlot;
   }
 
-  private attach(shownPath: string, openedAs: string, kind: TlsBinary['kind'], where: string, offsets: ReadonlyMap<string, number>, use: BinaryUse): void {
+  private attach(shownPath: string, openedAs: string, kind: TlsBinary['kind'], where: string, offsets: ReadonlyMap<string, number>, use: BinaryUse, foundBy?: string): void {
     const links: number[] = [];
     const functions: string[] = [];
     const failures: string[] = [];
@@ -505,8 +530,8 @@ export class TlsAttacher {
     }
     if (failures.length) this.skip(where, `uprobes refused: ${failures.join('; ')}`);
     if (!functions.length) return;
-    this.remember({ path: shownPath, openedAs, kind, functions, links }, use);
-    if (!this.scanning) this.log(`TLS: uprobes on ${functions.join(', ')} in ${where}`);
+    this.remember({ path: shownPath, openedAs, kind, functions, links, ...(foundBy ? { foundBy } : {}) }, use);
+    if (!this.scanning || foundBy) this.log(`TLS: uprobes on ${functions.join(', ')} in ${where}${foundBy ? ` (${foundBy})` : ''}`);
   }
 
   private considerGo(shownPath: string, openedAs: string, where: string, found: GoTlsInspection, use: BinaryUse, identity: string): void {

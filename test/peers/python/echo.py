@@ -2,6 +2,12 @@
 
     python echo.py server PORT        serves hydrophone.test.Echo on 127.0.0.1:PORT
     python echo.py client HOST:PORT   runs the scripted calls, prints a JSON summary
+    python echo.py session HOST:PORT  one channel kept open, one call per line of
+                                      stdin ("Unary TEXT" | "Fail CODE:message"),
+                                      one JSON line out per call ({"method","code",...})
+
+Each takes `tls CERT KEY` (server) or `tls CERT` (clients) after its address:
+TLS through grpcio's own BoringSSL, the client trusting CERT (CN=localhost).
 
 Messages are raw bytes: no (de)serializers, so no protoc. See ../README.md.
 """
@@ -54,7 +60,7 @@ def slow(request, context):
     return request
 
 
-def serve(port):
+def serve(port, tls=None):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     handlers = {
         "Unary": grpc.unary_unary_rpc_method_handler(unary),
@@ -65,7 +71,12 @@ def serve(port):
         "Slow": grpc.unary_unary_rpc_method_handler(slow),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-    if server.add_insecure_port(f"127.0.0.1:{port}") == 0:
+    if tls:
+        cert, key = (open(f, "rb").read() for f in tls)
+        bound = server.add_secure_port(f"127.0.0.1:{port}", grpc.ssl_server_credentials([(key, cert)]))
+    else:
+        bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    if bound == 0:
         sys.exit(f"echo.py: cannot listen on 127.0.0.1:{port}")
     server.start()
     done = threading.Event()
@@ -77,7 +88,15 @@ def serve(port):
 
 # ---- client ----
 
-def run_client(target):
+def open_channel(target, cert=None):
+    if cert is None:
+        return grpc.insecure_channel(target)
+    creds = grpc.ssl_channel_credentials(root_certificates=open(cert, "rb").read())
+    # The test certificate names localhost; the target is an address.
+    return grpc.secure_channel(target, creds, options=[("grpc.ssl_target_name_override", "localhost")])
+
+
+def run_client(target, cert=None):
     calls = []
 
     def record(name, fn):
@@ -87,7 +106,7 @@ def run_client(target):
         except grpc.RpcError as e:
             calls.append({"method": name, "code": e.code().value[0], "message": e.details(), "responses": 0})
 
-    with grpc.insecure_channel(target) as channel:
+    with open_channel(target, cert) as channel:
         unary_call = channel.unary_unary(method("Unary"))
         for i in (1, 2):
             req = b"hello-%d" % i
@@ -105,13 +124,35 @@ def run_client(target):
     print(json.dumps({"client": "python", "target": target, "calls": calls}), flush=True)
 
 
+def run_session(target, cert=None):
+    with open_channel(target, cert) as channel:
+        for line in sys.stdin:
+            name, _, arg = line.strip().partition(" ")
+            if name not in ("Unary", "Fail"):
+                sys.exit(f"echo.py session: want 'Unary TEXT' or 'Fail CODE:message', got {line.strip()!r}")
+            try:
+                channel.unary_unary(method(name))(arg.encode())
+                result = {"method": name, "code": 0, "responses": 1}
+            except grpc.RpcError as e:
+                result = {"method": name, "code": e.code().value[0], "message": e.details(), "responses": 0}
+            print(json.dumps(result), flush=True)
+
+
+USAGE = "usage: echo.py server PORT [tls CERT KEY] | echo.py client|session HOST:PORT [tls CERT]"
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("server", "client"):
-        sys.exit("usage: echo.py server PORT | echo.py client HOST:PORT")
-    if sys.argv[1] == "server":
-        serve(sys.argv[2])
+    args = sys.argv[1:]
+    tls_args = {"server": 2, "client": 1, "session": 1}.get(args[0] if args else "")
+    if tls_args is None or len(args) not in (2, 3 + tls_args) or len(args) > 2 and args[2] != "tls":
+        sys.exit(USAGE)
+    tls = args[3:] if len(args) > 2 else None
+    if args[0] == "server":
+        serve(args[1], tls)
+    elif args[0] == "client":
+        run_client(args[1], tls[0] if tls else None)
     else:
-        run_client(sys.argv[2])
+        run_session(args[1], tls[0] if tls else None)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,144 @@
+/**
+ * gRPC over TLS through grpcio's own BoringSSL, as PyPI ships it: linked
+ * statically into grpc/_cython/cygrpc.*.so and stripped. The sensor finds
+ * SSL_read and SSL_write by their error-site fingerprints
+ * (src/source/bpf/boringsslFunctions.ts). grpc core drives BoringSSL
+ * through memory BIOs, so no socket syscall happens inside SSL_read or
+ * SSL_write: the plaintext finds its socket through the thread's last
+ * TLS-looking read (bpf/lib/tls.h, step 3). Every test filters on the
+ * server's port, and plaintext that found no socket is dropped under a
+ * port filter: spans at both ends mean the keying worked.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Span } from '../../src/spans/span.ts';
+import { HEADERS_MISSING } from '../../src/protocols/http2/exchangeMapping.ts';
+import { bpfUnavailableReason } from '../support/privileges.ts';
+import { LiveSpans } from '../support/liveSpans.ts';
+import { CLIENT, SERVER } from '../support/spanPairs.ts';
+import { freePort, run, startServer, type Server } from '../support/peers.ts';
+import { peersDir, preparedPeerPaths } from '../support/grpcPeers.ts';
+import { goPeerBinaries, HttpsClient } from '../support/goPeers.ts';
+import { selfSigned, type Certificate } from '../support/pythonHttps.ts';
+
+const skipReason = bpfUnavailableReason();
+const SERVICE = 'hydrophone.test.Echo';
+const ECHO = path.join(peersDir, 'python/echo.py');
+const byStart = (a: Span, b: Span) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0);
+
+/** The scripted client's calls (echo.py and the Go peer make the same): name, status, messages each way. */
+const SCRIPTED = [
+  ['Unary', 0, 1, 1], ['Unary', 0, 1, 1], ['ServerStream', 0, 1, 5], ['ClientStream', 0, 4, 1],
+  ['Bidi', 0, 3, 3], ['Fail', 5, 1, 0], ['Slow', 4, 1, 0],
+].map(([m, code, req, resp]) => [`${SERVICE}/${m}`, SERVICE, m, code, req, resp, false]);
+
+/** What the spans of one end say about each call, in order. */
+function calls(spans: Span[], pid: number, kind: number): unknown[] {
+  return spans.filter((s) => s.resource['process.pid'] === pid && s.kind === kind).sort(byStart).map((s) => [
+    s.name, s.attributes['rpc.service'], s.attributes['rpc.method'], s.attributes['rpc.grpc.status_code'],
+    s.attributes['rpc.grpc.request.message_count'], s.attributes['rpc.grpc.response.message_count'], s.attributes[HEADERS_MISSING] ?? false,
+  ]);
+}
+
+/** Nothing was parsed from ciphertext. */
+function expectPlaintextOnly(live: LiveSpans): void {
+  expect(live.pipeline.stats().parsers.http2).toMatchObject({ invalidBytes: 0 });
+  expect(live.pipeline.stats().tracker.unknownProtocol).toBe(0);
+}
+
+describe.skipIf(skipReason)('gRPC over TLS through grpcio\'s stripped BoringSSL (PyPI wheel)', () => {
+  let python: string;
+  let dir: string;
+  let cert: Certificate;
+  let port: number;
+  let server: Server;
+
+  beforeAll(async () => {
+    python = (await preparedPeerPaths()).get('python')!;
+    dir = mkdtempSync(path.join(tmpdir(), 'hp-grpcio-tls-'));
+    cert = selfSigned(dir);
+    port = await freePort();
+    server = await startServer(python, [ECHO, 'server', String(port), 'tls', cert.cert, cert.key], port);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds SSL_write and SSL_read in the stripped extension and says how', async () => {
+    const live = new LiveSpans({ ports: [port], tls: true });
+    try {
+      const tls = live.source.tls();
+      const grpcio = tls.attached.find((b) => b.path.includes('/grpc/_cython/cygrpc'));
+      expect(grpcio?.functions).toEqual(['SSL_write', 'SSL_read']);
+      expect(grpcio?.foundBy).toBe('stripped BoringSSL, functions found by their error sites: SSL_read told from SSL_peek by its extra call');
+      expect(tls.summary).toContain(`${grpcio!.path} (stripped BoringSSL, by fingerprint)`);
+      expect(tls.skipped.filter((s) => s.path.includes('cygrpc'))).toEqual([]);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it.each([['grpcio', 'python'], ['grpc-go over crypto/tls', 'go']] as const)('a %s client started after the sensor: every call at both ends', async (_what, client) => {
+    // The Go binary already running when the sensor starts, so it is probed
+    // at start: found at exec instead, a client this short could be done first.
+    const goPort = await freePort();
+    const holder = client === 'go' ? await startServer((await goPeerBinaries()).go, ['server', String(goPort)], goPort) : undefined;
+    const live = new LiveSpans({ ports: [port], tls: true });
+    try {
+      const target = `127.0.0.1:${port}`;
+      const r = client === 'python'
+        ? await run(python, [ECHO, 'client', target, 'tls', cert.cert])
+        : await run((await goPeerBinaries()).go, ['client', target, 'tls']);
+      expect(r.code, r.stderr).toBe(0);
+      const summary = JSON.parse(r.stdout) as { calls: Array<{ method: string; code: number }> };
+      expect(summary.calls.map((c) => [c.method, c.code])).toEqual(SCRIPTED.map((c) => [c[2], c[3]]));
+      await live.until((s) => s.length >= 2 * SCRIPTED.length, `${SCRIPTED.length} client and ${SCRIPTED.length} server spans`);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // nothing more should come
+      expect(calls(live.spans, r.pid, CLIENT)).toEqual(SCRIPTED);
+      expect(calls(live.spans, server.pid, SERVER)).toEqual(SCRIPTED);
+      expect(live.spans).toHaveLength(2 * SCRIPTED.length);
+      // Keyed by the socket: addresses and ports are the connection's.
+      for (const s of live.spans.filter((x) => x.kind === SERVER)) expect(s.attributes['server.port'], s.name).toBe(port);
+      // A client errs on NOT_FOUND, a server does not (OpenTelemetry's gRPC conventions).
+      const fail = live.spans.filter((s) => s.attributes['rpc.grpc.status_code'] === 5).sort((a, b) => a.kind - b.kind);
+      expect(fail.map((s) => [s.kind, s.status])).toEqual([[SERVER, { code: 0 }], [CLIENT, { code: 2, message: 'no such echo' }]]);
+      expectPlaintextOnly(live);
+    } finally {
+      await live.close();
+      await holder?.stop();
+    }
+  });
+
+  it('a channel opened before the sensor: later calls are spanned at both ends, marked as missing headers', async () => {
+    // grpcio has no header probes: HPACK entries made before the sensor stay unknown.
+    const session = new HttpsClient(python, '', 'h2', [ECHO, 'session', `127.0.0.1:${port}`, 'tls', cert.cert]);
+    let live: LiveSpans | undefined;
+    try {
+      expect(JSON.parse(await session.send('Unary before'))).toMatchObject({ method: 'Unary', code: 0 });
+      live = new LiveSpans({ ports: [port], tls: true });
+      // Picked up mid-stream, the connection is taken for HTTP/2 only after
+      // 4 KiB (TrackerLimits.inferenceBytes): the first call carries that much.
+      const after = [`Unary ${'x'.repeat(5000)}`, 'Fail 5:no such echo', 'Unary after'];
+      const answers = [];
+      for (const c of after) answers.push(JSON.parse(await session.send(c)) as { method: string; code: number });
+      expect(answers.map((a) => [a.method, a.code])).toEqual([['Unary', 0], ['Fail', 5], ['Unary', 0]]);
+      // The last two calls, at both ends: what the wire still says (body sizes), and the mark.
+      const last = (s: Span[], kind: number, pid: number) => s.filter((x) => x.kind === kind && x.resource['process.pid'] === pid).sort(byStart).slice(-2);
+      await live.until((s) => last(s, CLIENT, session.pid).length === 2 && last(s, SERVER, server.pid).length === 2, 'the last two calls at both ends');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const [kind, pid] of [[CLIENT, session.pid], [SERVER, server.pid]] as const) {
+        const [fail, unary] = last(live.spans, kind, pid);
+        expect([fail!.attributes['http.request.body.size'], fail!.attributes['http.response.body.size']]).toEqual([5 + 'no such echo'.length + 2, 0]);
+        expect([unary!.attributes['http.request.body.size'], unary!.attributes['http.response.body.size']]).toEqual([5 + 'after'.length, 5 + 'after'.length]);
+        for (const s of [fail!, unary!]) expect(s.attributes[HEADERS_MISSING], s.name).toBe(true);
+      }
+      expectPlaintextOnly(live);
+    } finally {
+      await session.end();
+      await live?.close();
+    }
+  });
+});
