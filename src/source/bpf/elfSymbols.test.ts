@@ -68,10 +68,21 @@ describe('findFunctions', () => {
     expect(findFunctions('/nonexistent/libssl.so.3', NAMES)).toMatchObject({ ok: false, error: expect.stringMatching(/ENOENT/) });
   });
 
-  it.skipIf(!existsSync('/usr/bin/openssl'))('sees what an executable imports from libssl, and its version string', () => {
+  it.skipIf(!existsSync('/usr/bin/openssl'))('sees what an executable imports from libssl; its version string alone is no TLS library', () => {
     const r = findFunctions('/usr/bin/openssl', NAMES);
     expect(r.ok && r.value.offsets.size).toBe(0);
     expect(r.ok && [...r.value.imported].sort()).toEqual(['SSL_read', 'SSL_write']);
-    expect(tlsLibraryMark('/usr/bin/openssl')).toMatch(/^OpenSSL [13]\./);
+    expect(execFileSync('strings', ['/usr/bin/openssl']).toString()).toMatch(/OpenSSL [13]\./);
+    expect(tlsLibraryMark('/usr/bin/openssl')).toBeUndefined();
+  });
+
+  // libcrypto has the version string but not libssl's code; libssl has the
+  // code (its version string is libcrypto's); node carries both.
+  it.each([
+    [NODE, 'OpenSSL 3'],
+    ['/lib/x86_64-linux-gnu/libcrypto.so.3', undefined],
+    [LIBSSL, 'OpenSSL'],
+  ])('%s carries a TLS library: %s', (file, mark) => {
+    expect(tlsLibraryMark(file)).toBe(mark);
   });
 });

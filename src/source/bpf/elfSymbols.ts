@@ -47,18 +47,28 @@ export function findFunctions(path: string, names: readonly string[]): ElfResult
   });
 }
 
-/** Version strings a TLS library leaves in its read-only data. */
-const TLS_LIBRARY_MARKS = [Buffer.from('OpenSSL 1.'), Buffer.from('OpenSSL 3.'), Buffer.from('BoringSSL')];
+/** Version strings a TLS library leaves in its read-only data (OpenSSL's only when OpenSSL_version is linked in). */
+const VERSION_MARKS = [Buffer.from('OpenSSL 1.'), Buffer.from('OpenSSL 3.')];
+/**
+ * The source file name libssl's errors carry: BoringSSL's ssl/ssl_lib.cc,
+ * OpenSSL's ssl/ssl_lib.c. A version string alone is also in programs that
+ * only talk about OpenSSL (Python's _hashlib: "For OpenSSL 3.0.0 and
+ * newer...") or link it dynamically (/usr/bin/openssl).
+ */
+const BORINGSSL_SOURCE = Buffer.from('ssl/ssl_lib.cc\0');
+const OPENSSL_SOURCE = Buffer.from('ssl/ssl_lib.c\0');
 const MAX_RODATA_BYTES = 64 * 1024 * 1024;
 
-/** Which TLS library's version string .rodata holds, if any (for reporting stripped binaries). */
+/** Which TLS library a binary carries the code of (libssl's error sites name their file), if any: for reporting stripped binaries. */
 export function tlsLibraryMark(path: string): string | undefined {
   const r = withElf(path, (f) => {
     const rodata = f.section('.rodata');
     if (!rodata || rodata.size > MAX_RODATA_BYTES) return undefined;
     const bytes = f.read(rodata.offset, rodata.size);
-    const mark = TLS_LIBRARY_MARKS.find((m) => bytes.includes(m));
-    return mark?.toString('latin1').trim();
+    if (bytes.includes(BORINGSSL_SOURCE)) return 'BoringSSL';
+    if (!bytes.includes(OPENSSL_SOURCE)) return undefined;
+    const version = VERSION_MARKS.find((m) => bytes.includes(m));
+    return version ? version.toString('latin1').replace(/\.$/, '') : 'OpenSSL';
   });
   return r.ok ? r.value : undefined;
 }

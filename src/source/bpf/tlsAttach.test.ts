@@ -6,7 +6,8 @@
  * the whole binary, and a Go binary that cannot be traced is reported.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, copyFile, chmod, rm } from 'node:fs/promises';
+import { mkdtemp, copyFile, chmod, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Enums } from './eventLayout.ts';
@@ -15,6 +16,9 @@ import type { GoH2BinaryLayout, GoTlsBinaryLayout, UprobeOptions } from '../../n
 import { GRPC_CLIENT_READ, GRPC_SERVER_READ, GRPC_WRITE, inspectGoH2, inspectGoTls, inspectNetHttpH2 } from '../golang/index.ts';
 import { freePort, startServer, type Server } from '../../../test/support/peers.ts';
 import { goPeerBinaries, httpsServerArgs, type GoPeerBinaries } from '../../../test/support/goPeers.ts';
+import { preparedPeerPaths } from '../../../test/support/grpcPeers.ts';
+import { withElf } from './elfFile.ts';
+import { findBoringSslFunctions } from './boringsslFunctions.ts';
 
 type Call =
   | { op: 'layout'; index: number; layout: GoTlsBinaryLayout | null }
@@ -334,5 +338,64 @@ describe('goTlsUnsupportedReason', () => {
     ['unknown', undefined],
   ])('%s', (kernel, expected) => {
     expect(goTlsUnsupportedReason(kernel)).toBe(expected);
+  });
+});
+
+describe('TlsAttacher on binaries that carry a TLS library without its symbols', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'hp-tls-stripped-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Runs `cmd` until `ready` is on its stdout, then calls onExec for it and waits out the library rescans. */
+  async function attachTo(cmd: string, args: string[], ready: string): Promise<{ attacher: TlsAttacher; sensor: RecordingSensor; lines: string[]; stop: () => void; pid: number }> {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes(ready) && resolve());
+      child.once('exit', (code) => reject(new Error(`${cmd} exited ${code} before it was ready`)));
+    });
+    const sensor = new RecordingSensor();
+    const lines: string[] = [];
+    const attacher = new TlsAttacher(sensor, (l) => lines.push(l));
+    attacher.onExec(child.pid!);
+    await new Promise((resolve) => setTimeout(resolve, 400)); // the rescans at 20 and 250 ms
+    return { attacher, sensor, lines, pid: child.pid!, stop: () => { attacher.close(); child.kill(); } };
+  }
+
+  it('a stripped executable with OpenSSL linked in: named as not traced, with the reason, nothing probed', async () => {
+    const src = path.join(dir, 'static.c');
+    const exe = path.join(dir, 'static-openssl');
+    await writeFile(src, '#include <openssl/ssl.h>\n#include <stdio.h>\n#include <unistd.h>\nint main(void) {\n  SSL_CTX *c = SSL_CTX_new(TLS_method());\n  SSL *s = SSL_new(c);\n  printf("ready %d\\n", SSL_write(s, "x", 1)); fflush(stdout);\n  pause();\n  return 0;\n}\n');
+    execFileSync('cc', [src, '-static', '-s', '-o', exe, '-lssl', '-lcrypto', '-lpthread'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const run = await attachTo(exe, [], 'ready');
+    try {
+      expect(run.attacher.skipped()).toEqual([{ path: `${exe} (pid ${run.pid})`, reason: 'carries OpenSSL but no SSL_read/SSL_write symbol (stripped): its TLS traffic is not traced' }]);
+      expect(run.sensor.attaches()).toEqual([]);
+    } finally {
+      run.stop();
+    }
+  });
+
+  it('grpcio\'s wheel (stripped BoringSSL): SSL_write and SSL_read probed where their fingerprints put them, and logged', async () => {
+    const python = (await preparedPeerPaths()).get('python')!;
+    const run = await attachTo(python, ['-c', 'import grpc, sys; print("ready", flush=True); sys.stdin.read()'], 'ready');
+    try {
+      const grpcio = run.attacher.attached().find((b) => b.path.includes('/grpc/_cython/cygrpc'));
+      expect(grpcio).toMatchObject({ kind: 'library', functions: ['SSL_write', 'SSL_read'], foundBy: expect.stringMatching(/^stripped BoringSSL, functions found by their error sites/) });
+      const found = withElf(grpcio!.openedAs, (f) => {
+        const r = findBoringSslFunctions(f);
+        return r.ok ? [f.fileOffset(r.value.SSL_write), f.fileOffset(r.value.SSL_read)] : [];
+      });
+      const at = run.sensor.attaches().filter((a) => a.binaryPath === grpcio!.openedAs).map((a) => [a.program, a.offset, a.retprobe ?? false]);
+      const [write, read] = found.ok ? found.value : [];
+      expect(at).toEqual([['hp_up_ssl_write', write, false], ['hp_urp_ssl', write, true], ['hp_up_ssl_read', read, false], ['hp_urp_ssl', read, true]]);
+      expect(run.lines.some((l) => l.includes('cygrpc') && l.includes('(stripped BoringSSL, functions found by their error sites'))).toBe(true);
+    } finally {
+      run.stop();
+    }
   });
 });
