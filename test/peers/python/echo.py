@@ -4,7 +4,9 @@
     python echo.py client HOST:PORT   runs the scripted calls, prints a JSON summary
     python echo.py session HOST:PORT  one channel kept open, one call per line of
                                       stdin ("Unary TEXT" | "Fail CODE:message"),
-                                      one JSON line out per call ({"method","code",...})
+                                      one JSON line out per call ({"method","code",...});
+                                      "Bench N" times N unary calls of 64 bytes:
+                                      {"calls","medianNs","failed"}
 
 Each takes `tls CERT KEY` (server) or `tls CERT` (clients) after its address:
 TLS through grpcio's own BoringSSL, the client trusting CERT (CN=localhost).
@@ -124,12 +126,31 @@ def run_client(target, cert=None):
     print(json.dumps({"client": "python", "target": target, "calls": calls}), flush=True)
 
 
+def bench(channel, n):
+    """n unary calls of 64 bytes, one after the other, each timed: their median is one call's cost."""
+    call = channel.unary_unary(method("Unary"))
+    request = b"b" * 64
+    times, failed = [], 0
+    for _ in range(n):
+        start = time.perf_counter_ns()
+        try:
+            call(request)
+        except grpc.RpcError:
+            failed += 1
+        times.append(time.perf_counter_ns() - start)
+    times.sort()
+    return {"calls": n, "medianNs": times[n // 2] if n else 0, "failed": failed}
+
+
 def run_session(target, cert=None):
     with open_channel(target, cert) as channel:
         for line in sys.stdin:
             name, _, arg = line.strip().partition(" ")
+            if name == "Bench":
+                print(json.dumps(bench(channel, int(arg))), flush=True)
+                continue
             if name not in ("Unary", "Fail"):
-                sys.exit(f"echo.py session: want 'Unary TEXT' or 'Fail CODE:message', got {line.strip()!r}")
+                sys.exit(f"echo.py session: want 'Unary TEXT', 'Fail CODE:message' or 'Bench N', got {line.strip()!r}")
             try:
                 channel.unary_unary(method(name))(arg.encode())
                 result = {"method": name, "code": 0, "responses": 1}
