@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { kernelFacts } from '../kernel/kernelFacts.ts';
 import { loadAddon, probesObjectPath, type ProbeResult } from '../native/addon.ts';
 import { tracefsMounted } from '../source/bpf/tracefs.ts';
+import { tlsReport, tlsReportLines } from './tlsReport.ts';
 
 const PROBES = {
   kprobe: 'probe_kprobe',
@@ -28,9 +29,22 @@ function firstLine(s: string | undefined): string {
 }
 
 export async function doctorCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, tls: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
-    process.stdout.write('usage: hydrophone doctor [--json]\n\nKernel facts, which BPF attachment kinds work here, and the sensor\'s choice.\n');
+    process.stdout.write(`usage: hydrophone doctor [--json] [--tls FILE ...]
+
+Kernel facts, which BPF attachment kinds work here, and the sensor's choice.
+
+  --tls FILE   instead: what the sensor would probe for TLS in this binary
+               (a library, an executable, a Python extension...) and how it
+               finds the functions, or why it cannot; repeat for more files.
+               Needs no root: nothing is loaded.
+`);
+    return 0;
+  }
+  if (values.tls?.length) {
+    const reports = tlsReport(values.tls);
+    process.stdout.write(values.json ? `${JSON.stringify(reports, null, 2)}\n` : `${tlsReportLines(reports).join('\n')}\n`);
     return 0;
   }
   const facts = kernelFacts();

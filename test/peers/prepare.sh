@@ -5,6 +5,7 @@
 #                                               | https-server PORT | https-client URL h1|h2
 #   go_nodwarf=, go_pie=                        the same built with -ldflags=-w, -buildmode=pie
 #   python=<cache>/peers/python-<hash>/bin/python   (a venv with grpcio; run python/echo.py)
+#   python_grpcio_2022=                         the same with grpcio 1.50 (2022)
 # Each is keyed by a hash of what it is built from (sources, pins, toolchain
 # version), so a warm run only hashes a few files and builds nothing. The
 # Go module and build caches live in the same place, so a source change
@@ -41,28 +42,38 @@ if [ ! -x "$gobin" ]; then
 	echo "prepare: built $gobin in $(( $(date +%s) - start )) s" >&2
 fi
 
-# ---- Python: a venv with the pinned grpcio (wheels only) ----
+# ---- Python: venvs with pinned grpcio (wheels only) ----
 python=$(command -v python3 || true)
 if [ -z "$python" ]; then
 	echo "prepare: no python3 on PATH" >&2
 	exit 1
 fi
 pyversion=$("$python" -c 'import sys; print(sys.executable, sys.version)')
-pykey=$( (echo "$pyversion" && cat "$here/python/requirements.txt") | sha256sum | cut -c1-16)
-venv="$cache/peers/python-$pykey"
-# Built in place (a venv knows its own path); the marker says it finished.
-if [ ! -f "$venv/.ready" ]; then
-	echo "prepare: creating the Python venv ($(tr '\n' ' ' <"$here/python/requirements.txt"))" >&2
-	start=$(date +%s)
-	rm -rf "$venv"
-	"$python" -m venv "$venv" || { echo "prepare: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
-	"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --only-binary=:all: -r "$here/python/requirements.txt"
-	"$venv/bin/python" -c 'import grpc'
-	touch "$venv/.ready"
-	echo "prepare: created $venv in $(( $(date +%s) - start )) s" >&2
-fi
+# pyvenv REQUIREMENTS: a venv built from that file, printed as its python.
+pyvenv() {
+	pykey=$( (echo "$pyversion" && cat "$1") | sha256sum | cut -c1-16)
+	venv="$cache/peers/python-$pykey"
+	# Built in place (a venv knows its own path); the marker says it finished.
+	if [ ! -f "$venv/.ready" ]; then
+		echo "prepare: creating the Python venv ($(tr '\n' ' ' <"$1"))" >&2
+		start=$(date +%s)
+		rm -rf "$venv"
+		"$python" -m venv "$venv" || { echo "prepare: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
+		"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --only-binary=:all: -r "$1" >&2
+		"$venv/bin/python" -c 'import grpc'
+		touch "$venv/.ready"
+		echo "prepare: created $venv in $(( $(date +%s) - start )) s" >&2
+	fi
+	echo "$venv/bin/python"
+}
+pyrecent=$(pyvenv "$here/python/requirements.txt")
+# grpcio of 2022: its BoringSSL's SSL_write has another error fingerprint
+# (src/source/bpf/boringsslFunctions.ts), so the stripped-library probes
+# are tested on both.
+py2022=$(pyvenv "$here/python/requirements-grpcio-2022.txt")
 
 echo "go=$gobin"
 echo "go_nodwarf=$gobin-nodwarf"
 echo "go_pie=$gobin-pie"
-echo "python=$venv/bin/python"
+echo "python=$pyrecent"
+echo "python_grpcio_2022=$py2022"

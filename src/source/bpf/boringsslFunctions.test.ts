@@ -14,7 +14,7 @@ import { preparedPeerPaths } from '../../../test/support/grpcPeers.ts';
 import { withElf } from './elfFile.ts';
 import { errorSiteFunctions, findBoringSslFunctions, pickBoringSslFunctions, REASON, type ErrorSiteFunction } from './boringsslFunctions.ts';
 
-const { SHOULD_NOT_HAVE_BEEN_CALLED: QUIC, UNINITIALIZED: UNINIT, SSL_HANDSHAKE_FAILURE: HS, BAD_LENGTH: LEN } = REASON;
+const { SHOULD_NOT_HAVE_BEEN_CALLED: QUIC, UNINITIALIZED: UNINIT, SSL_HANDSHAKE_FAILURE: HS, BAD_LENGTH: LEN, PROTOCOL_IS_SHUTDOWN: SHUT } = REASON;
 
 function fn(start: number, reasons: number[], callees: number[] = [], returns = true): ErrorSiteFunction {
   return { start, end: start + 0x100, reasons: new Set(reasons), callees: new Set(callees), returns };
@@ -32,7 +32,10 @@ describe('pickBoringSslFunctions', () => {
     ['SSL_peek inlined into SSL_read: the one that calls more', [WRITE, READ_IMPL, PEEK, READ, HANDSHAKE, KEY_UPDATE], { read: READ.start, write: WRITE.start }],
     ['the same, listed the other way round', [READ, PEEK, READ_IMPL, WRITE], { read: READ.start, write: WRITE.start }],
     ['one body (SSL_peek dropped, or SSL_read calling it)', [WRITE, READ_IMPL, READ], { read: READ.start, write: WRITE.start }],
-    ['ssl_read_impl inlined too', [WRITE, fn(0x4000, [QUIC, UNINIT, HS], [0x9000])], { read: 0x4000, write: WRITE.start }],
+    ['SSL_write before 2023 (no length check)', [fn(0x1000, [QUIC, UNINIT, HS]), READ_IMPL, PEEK, READ], { read: READ.start, write: 0x1000 }],
+    ['SSL_write before 2021 (a shutdown check)', [fn(0x1000, [QUIC, UNINIT, HS, SHUT]), READ_IMPL, PEEK, READ], { read: READ.start, write: 0x1000 }],
+    ['a function raising the writer\'s errors that calls ssl_read_impl is no writer', [fn(0x1000, [QUIC, UNINIT, HS], [READ_IMPL.start]), READ_IMPL, READ], /0 functions look like SSL_write/],
+    ['ssl_read_impl inlined into both readers: they look like SSL_write, nothing guessed', [WRITE, fn(0x3000, [QUIC, UNINIT, HS]), fn(0x4000, [QUIC, UNINIT, HS])], /3 functions look like SSL_write/],
     ['a function raising other errors is not a reader', [WRITE, READ_IMPL, READ, HANDSHAKE], { read: READ.start, write: WRITE.start }],
     ['no SSL_write', [READ_IMPL, PEEK, READ], /0 functions look like SSL_write/],
     ['two SSL_writes', [WRITE, fn(0x7000, [QUIC, UNINIT, HS, LEN]), READ_IMPL, READ], /2 functions look like SSL_write/],
@@ -52,17 +55,21 @@ describe('pickBoringSslFunctions', () => {
   });
 });
 
-/** grpcio's extension module in the prepared venv. */
-async function grpcioExtension(): Promise<string> {
-  const python = (await preparedPeerPaths()).get('python')!;
+/** grpcio's extension module in a prepared venv. */
+async function grpcioExtension(venv: string): Promise<string> {
+  const python = (await preparedPeerPaths()).get(venv);
+  if (!python) throw new Error(`test/peers/prepare.sh printed no ${venv}= line`);
   const lib = path.join(path.dirname(path.dirname(python)), 'lib');
   const site = path.join(lib, readdirSync(lib).find((d) => d.startsWith('python'))!, 'site-packages/grpc/_cython');
   return path.join(site, readdirSync(site).find((f) => f.startsWith('cygrpc') && f.endsWith('.so'))!);
 }
 
 describe('findBoringSslFunctions on real binaries', () => {
-  it('grpcio\'s wheel (stripped BoringSSL): SSL_write and SSL_read, told from SSL_peek', async () => {
-    const file = await grpcioExtension();
+  it.each([
+    ['the pinned grpcio', 'python', [QUIC, LEN, HS, UNINIT]],
+    ['grpcio 1.50 (2022: no length check yet)', 'python_grpcio_2022', [QUIC, HS, UNINIT]],
+  ])('%s\'s wheel (stripped BoringSSL): SSL_write and SSL_read, told from SSL_peek', async (_what, venv, writeReasons) => {
+    const file = await grpcioExtension(venv);
     const r = withElf(file, (f) => ({ sites: errorSiteFunctions(f), found: findBoringSslFunctions(f), symbols: f.hasSymbolTable('symtab') }));
     if (!r.ok) throw new Error(r.error);
     expect(r.value.symbols, 'the wheel is stripped').toBe(false);
@@ -72,7 +79,7 @@ describe('findBoringSslFunctions on real binaries', () => {
     const sites = new Map(r.value.sites.value.map((s) => [s.start, s]));
     // Dozens of ssl_lib.cc functions raise errors; the two picked have the fingerprints.
     expect(sites.size).toBeGreaterThan(20);
-    expect([...sites.get(SSL_write)!.reasons].sort()).toEqual([QUIC, LEN, HS, UNINIT].sort());
+    expect([...sites.get(SSL_write)!.reasons].sort()).toEqual([...writeReasons].sort());
     expect([...sites.get(SSL_read)!.reasons]).toEqual([QUIC]);
   });
 

@@ -7,18 +7,21 @@
  * ERR_put_error(ERR_LIB_SSL, 0, reason, __FILE__, __LINE__): every error
  * site in ssl_lib.cc loads the address of the string "…/ssl/ssl_lib.cc"
  * and a reason code, then calls. Each function's set of reasons is its
- * fingerprint, and the ones we need have been stable for years:
- * - SSL_write: ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED (QUIC), SSL_R_UNINITIALIZED,
- *   SSL_R_SSL_HANDSHAKE_FAILURE and SSL_R_BAD_LENGTH: no other function of
- *   the file raises all four;
- * - ssl_read_impl: SSL_R_UNINITIALIZED and SSL_R_SSL_HANDSHAKE_FAILURE;
- * - SSL_peek: ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, then ssl_read_impl
- *   (called, or inlined); SSL_read is SSL_peek plus consuming what it
- *   copied, and compilers usually inline SSL_peek into it. Two functions
- *   then match; SSL_read is the one that calls more (it also discards
- *   the consumed buffer). One match is used as SSL_read: either SSL_peek
- *   was inlined and dropped, or SSL_read calls it (then a program that
- *   peeks before it reads is reported twice: noted in the README).
+ * fingerprint. The ones we need (BoringSSL in grpcio 1.30 to 1.85, 2020
+ * to 2026):
+ * - ssl_read_impl: SSL_R_UNINITIALIZED and SSL_R_SSL_HANDSHAKE_FAILURE,
+ *   never ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED;
+ * - SSL_write: ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED (QUIC), SSL_R_UNINITIALIZED
+ *   and SSL_R_SSL_HANDSHAKE_FAILURE, maybe SSL_R_BAD_LENGTH (since 2023)
+ *   or SSL_R_PROTOCOL_IS_SHUTDOWN (before 2021), nothing else, and it
+ *   does not call ssl_read_impl;
+ * - SSL_peek: ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, then a call of
+ *   ssl_read_impl; SSL_read is SSL_peek plus consuming what it copied,
+ *   and compilers inline SSL_peek into it. Two functions then match;
+ *   SSL_read is the one that calls more (it also discards the consumed
+ *   buffer). One match is used as SSL_read: either SSL_peek was inlined
+ *   and dropped, or SSL_read calls it (then a program that peeks before
+ *   it reads is reported twice: noted in the README).
  * Where no fingerprint matches exactly, nothing is guessed: the binary is
  * reported as not traced, with what was found.
  *
@@ -43,12 +46,13 @@ const ERR_LIB_SSL = 16;
 export const REASON = {
   SHOULD_NOT_HAVE_BEEN_CALLED: 2 | 64,
   BAD_LENGTH: 111,
+  PROTOCOL_IS_SHUTDOWN: 194,
   SSL_HANDSHAKE_FAILURE: 215,
   UNINITIALIZED: 226,
 } as const;
-const WRITE_REASONS = [REASON.SHOULD_NOT_HAVE_BEEN_CALLED, REASON.UNINITIALIZED, REASON.SSL_HANDSHAKE_FAILURE, REASON.BAD_LENGTH];
+const WRITE_REASONS = [REASON.SHOULD_NOT_HAVE_BEEN_CALLED, REASON.UNINITIALIZED, REASON.SSL_HANDSHAKE_FAILURE];
+const WRITE_MAY_ALSO = new Set<number>([...WRITE_REASONS, REASON.BAD_LENGTH, REASON.PROTOCOL_IS_SHUTDOWN]);
 const READ_IMPL_REASONS = [REASON.UNINITIALIZED, REASON.SSL_HANDSHAKE_FAILURE];
-const PEEK_OWN_REASONS = new Set<number>([REASON.SHOULD_NOT_HAVE_BEEN_CALLED, REASON.UNINITIALIZED, REASON.SSL_HANDSHAKE_FAILURE]);
 
 /** A function of the binary that raises ssl_lib.cc errors. */
 export interface ErrorSiteFunction {
@@ -77,14 +81,13 @@ const hasAll = (set: ReadonlySet<number>, wanted: readonly number[]) => wanted.e
 
 /** The fingerprints' rules over the functions found (pure: table-tested). */
 export function pickBoringSslFunctions(fns: readonly ErrorSiteFunction[]): Picked {
-  const writers = fns.filter((f) => hasAll(f.reasons, WRITE_REASONS));
+  const byStart = new Map(fns.map((f) => [f.start, f]));
+  const isReadImpl = (f: ErrorSiteFunction | undefined) => !!f && hasAll(f.reasons, READ_IMPL_REASONS) && !f.reasons.has(REASON.SHOULD_NOT_HAVE_BEEN_CALLED);
+  const callsReadImpl = (f: ErrorSiteFunction) => [...f.callees].some((c) => isReadImpl(byStart.get(c)));
+  const writers = fns.filter((f) => hasAll(f.reasons, WRITE_REASONS) && [...f.reasons].every((r) => WRITE_MAY_ALSO.has(r)) && !callsReadImpl(f));
   if (writers.length !== 1) return { ok: false, error: `${writers.length} functions look like SSL_write (want exactly 1)` };
   const write = writers[0]!;
-  const byStart = new Map(fns.map((f) => [f.start, f]));
-  const isReadImpl = (f: ErrorSiteFunction | undefined) => !!f && f !== write && hasAll(f.reasons, READ_IMPL_REASONS) && !f.reasons.has(REASON.BAD_LENGTH);
-  const readers = fns.filter((f) => f !== write && f.reasons.has(REASON.SHOULD_NOT_HAVE_BEEN_CALLED)
-    && [...f.reasons].every((r) => PEEK_OWN_REASONS.has(r))
-    && (hasAll(f.reasons, READ_IMPL_REASONS) || [...f.callees].some((c) => isReadImpl(byStart.get(c)))));
+  const readers = fns.filter((f) => f !== write && f.reasons.size === 1 && f.reasons.has(REASON.SHOULD_NOT_HAVE_BEEN_CALLED) && callsReadImpl(f));
   for (const f of [write, ...readers]) {
     if (!f.returns) return { ok: false, error: `the function at ${hex(f.start)} has no return of its own (a split-off part?)` };
   }

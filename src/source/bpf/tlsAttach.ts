@@ -280,6 +280,15 @@ export class TlsAttacher {
     }
   }
 
+  /**
+   * One file, as if a process mapped it (`hydrophone doctor --tls`): it is
+   * inspected and attached, or skipped with the reason, like any other.
+   */
+  inspectFile(file: string): void {
+    const base = path.basename(file);
+    this.consider(file, file, LIBSSL.test(base) ? 'libssl' : /\.so(\.|$)/.test(base) ? 'library' : 'executable', undefined);
+  }
+
   /** One line for the startup log: how many binaries, which. */
   summary(): string {
     const paths = this.binaries.map((b) => (b.kind === 'go' ? `${b.path} (Go crypto/tls${b.headerStacks ? ` + ${b.headerStacks.join(', ')} headers` : ''}, ${b.goVersion})` :
