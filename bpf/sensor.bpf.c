@@ -68,9 +68,9 @@ HP_TP_EXIT(sendfile64, hp_exit_len, HP_DIR_EGRESS)
 HP_TP_ENTER(connect) { return hp_enter(ctx->args[0], 0, 0, HP_PENDING_CONNECT); }
 HP_TP_EXIT(connect, hp_exit_conn)
 HP_TP_ENTER(accept) { return hp_enter(-1, 0, 0, HP_PENDING_ACCEPT); }
-HP_TP_EXIT(accept, hp_exit_conn)
+HP_TP_EXIT(accept, hp_exit_accept)
 HP_TP_ENTER(accept4) { return hp_enter(-1, 0, 0, HP_PENDING_ACCEPT); }
-HP_TP_EXIT(accept4, hp_exit_conn)
+HP_TP_EXIT(accept4, hp_exit_accept)
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int hp_tp_in_close(struct trace_event_raw_sys_enter *ctx)
@@ -119,14 +119,14 @@ int BPF_KSYSCALL(hp_kp_in_accept, long fd)
 {
 	return hp_enter(-1, 0, 0, HP_PENDING_ACCEPT);
 }
-HP_KP_EXIT(accept, hp_exit_conn)
+HP_KP_EXIT(accept, hp_exit_accept)
 
 SEC("ksyscall/accept4")
 int BPF_KSYSCALL(hp_kp_in_accept4, long fd)
 {
 	return hp_enter(-1, 0, 0, HP_PENDING_ACCEPT);
 }
-HP_KP_EXIT(accept4, hp_exit_conn)
+HP_KP_EXIT(accept4, hp_exit_accept)
 
 SEC("ksyscall/close")
 int BPF_KSYSCALL(hp_kp_in_close, long fd)
@@ -177,6 +177,48 @@ SEC("uprobe")
 int BPF_KPROBE(hp_up_ssl_read_ex, void *ssl, void *buf, size_t num, size_t *readbytes)
 {
 	return hp_tls_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, HP_DIR_INGRESS);
+}
+
+/* rustls: <Writer as io::Write>::write(&mut self, buf: &[u8]) and
+ * <Reader as io::Read>::read(&mut self, buf: &mut [u8]), both returning
+ * io::Result<usize> in two registers (tag: 0 is Ok, then the count). self
+ * points at a temporary whose first field points into the connection's
+ * state: that address is the connection's key (lib/tls.h, 3b). */
+#if defined(__TARGET_ARCH_x86)
+#define HP_RUST_RESULT_TAG(ctx) ((ctx)->ax)
+#define HP_RUST_RESULT_VALUE(ctx) ((ctx)->dx)
+#elif defined(__TARGET_ARCH_arm64)
+#define HP_RUST_RESULT_TAG(ctx) ((ctx)->regs[0])
+#define HP_RUST_RESULT_VALUE(ctx) ((ctx)->regs[1])
+#endif
+
+static __always_inline int hp_rustls_enter(void *self, void *buf, __u8 dir)
+{
+	__u64 key = 0;
+
+	if (bpf_probe_read_user(&key, sizeof(key), self) || !key)
+		return 0;
+	return hp_tls_enter_via(key, (__u64)buf, 0, dir, 0, HP_TLS_VIA_RUSTLS);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(hp_up_rustls_write, void *self, const void *buf, __u64 len)
+{
+	return hp_rustls_enter(self, (void *)buf, HP_DIR_EGRESS);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(hp_up_rustls_read, void *self, void *buf, __u64 len)
+{
+	return hp_rustls_enter(self, buf, HP_DIR_INGRESS);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(hp_urp_rustls)
+{
+	long ret = HP_RUST_RESULT_TAG(ctx) == 0 ? (long)HP_RUST_RESULT_VALUE(ctx) : -1;
+
+	return hp_tls_exit_via(ret, false, HP_TLS_VIA_RUSTLS, 0);
 }
 
 /* libcrypto's BIO_read, BIO_write, BIO_read_ex, BIO_write_ex, followed only
@@ -249,6 +291,7 @@ int hp_proc_exit(struct bpf_raw_tracepoint_args *ctx)
 	bpf_map_delete_elem(&hp_pending, &pid_tgid);
 	bpf_map_delete_elem(&hp_tls_calls, &pid_tgid);
 	bpf_map_delete_elem(&hp_tls_last_reads, &pid_tgid);
+	bpf_map_delete_elem(&hp_tls_pending_writes, &pid_tgid);
 	/* Fires per thread: only the thread group's leader ends the process. */
 	if ((__u32)pid_tgid != pid_tgid >> 32)
 		return 0;

@@ -64,6 +64,8 @@ static __always_inline bool hp_data_begin(struct hp_data_ctx *c, struct hp_pendi
 	 * sends no socket bytes, so parsers never see its ciphertext. */
 	if (hp_tls_nested(pid_tgid, p->fd, st))
 		return false;
+	if (dir == HP_DIR_EGRESS && hp_tls_claim_write(cfg, pid_tgid, p, st))
+		return false;
 	/* The first read of a connection is noted too: its bytes, TLS or not,
 	 * are only examined when they are emitted, after this; a Go TLS read in
 	 * progress when the probes came needs it (lib/goTls.h). */
@@ -163,7 +165,7 @@ static __always_inline int hp_exit_mmsg(long nmsgs, __u8 dir)
 	return 0;
 }
 
-/* Exit of connect/accept/accept4. */
+/* Exit of connect. */
 static __always_inline int hp_exit_conn(long ret)
 {
 	const struct hp_config *cfg = hp_get_config();
@@ -179,8 +181,21 @@ static __always_inline int hp_exit_conn(long ret)
 		return 0;
 	if (p.syscall == HP_PENDING_CONNECT && (ret == 0 || ret == -HP_EINPROGRESS))
 		hp_conn_begin(cfg, pid_tgid, p.fd, HP_ROLE_CLIENT, HP_ORIGIN_CONNECT);
-	else if (p.syscall == HP_PENDING_ACCEPT && ret >= 0)
-		hp_conn_begin(cfg, pid_tgid, ret, HP_ROLE_SERVER, HP_ORIGIN_ACCEPT);
+	return 0;
+}
+
+/* Exit of accept/accept4. The return value alone names the new socket, so
+ * an accept whose entry came before the sensor (a server blocked in
+ * accept when it started) still opens its connection from the start. */
+static __always_inline int hp_exit_accept(long ret)
+{
+	const struct hp_config *cfg = hp_get_config();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&hp_pending, &pid_tgid);
+	if (!cfg || ret < 0 || !hp_process_wanted(cfg, pid_tgid >> 32))
+		return 0;
+	hp_conn_begin(cfg, pid_tgid, ret, HP_ROLE_SERVER, HP_ORIGIN_ACCEPT);
 	return 0;
 }
 

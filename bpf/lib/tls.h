@@ -15,6 +15,13 @@
  *    SSL_write of data queued during the handshake, then SSL_read); any
  *    SSL_read return consumes it, so one read is never attributed to two
  *    SSL*;
+ * 3b. rustls writes (HP_TLS_VIA_RUSTLS): Writer::write only buffers the
+ *    plaintext; the thread writes the records to the socket right after.
+ *    An unresolved one waits (hp_tls_pending_writes) for the thread's next
+ *    write on a connection that looks like TLS, within
+ *    HP_TLS_PENDING_WRITE_NS, which claims it and ties the key to its fd.
+ *    rustls's key is the connection state the Reader or Writer points to
+ *    (their first field): one per connection and direction.
  * 4. fallback: the plaintext is still delivered, on a pseudo-connection
  *    keyed by the SSL* (fd -1, gen = SSL*, no open event, no addresses;
  *    counted in HP_CTR_TLS_UNKEYED). With a port filter it is dropped
@@ -26,6 +33,9 @@
 #define HP_LIB_TLS_H
 
 #define HP_TLS_LAST_READ_NS 50000000ULL /* 50 ms */
+/* A handshake's round trip can come between a client's first rustls write
+ * and its records' write (rustls buffers the plaintext until then). */
+#define HP_TLS_PENDING_WRITE_NS 1000000000ULL /* 1 s */
 
 /* At a data syscall's exit on a traced connection: true when the thread is
  * inside an SSL_* call, i.e. the bytes are the library's ciphertext. */
@@ -190,6 +200,15 @@ static __always_inline int hp_tls_exit_via(long ret, bool ex, __u8 via, __u64 sp
 	}
 	if (!bytes)
 		return 0;
+	if (!st && via == HP_TLS_VIA_RUSTLS && call.dir == HP_DIR_EGRESS) {
+		struct hp_tls_pending_write pw = { .ssl = call.ssl, .buf = call.buf, .bytes = bytes, .entry_ns = call.entry_ns };
+
+		/* One waits per thread: an older one never claimed is lost. */
+		if (bpf_map_lookup_elem(&hp_tls_pending_writes, &pid_tgid))
+			hp_count(HP_CTR_TLS_UNKEYED, 1);
+		bpf_map_update_elem(&hp_tls_pending_writes, &pid_tgid, &pw, BPF_ANY);
+		return 0;
+	}
 	if (!st) {
 		hp_count(HP_CTR_TLS_UNKEYED, 1);
 		if (cfg->flags & HP_CONFIG_PORT_ALLOW) {
@@ -218,6 +237,75 @@ static __always_inline int hp_tls_exit_via(long ret, bool ex, __u8 via, __u64 sp
 static __always_inline int hp_tls_exit(long ret, bool ex)
 {
 	return hp_tls_exit_via(ret, ex, HP_TLS_VIA_SSL, 0);
+}
+
+/* Whether the bytes a write syscall sent start with a TLS record header:
+ * write/sendto's buffer, or the first iovec of writev/sendmsg (what rustls
+ * on a std TcpStream uses). */
+static __always_inline bool hp_written_looks_like_tls(const struct hp_pending *p)
+{
+	struct user_msghdr msg = {};
+	struct iovec iov = {};
+	__u64 base = p->buf;
+	__u8 head[3] = {};
+
+	if (p->syscall == HP_SYS_WRITEV || p->syscall == HP_SYS_SENDMSG) {
+		__u64 iovp = p->buf;
+
+		if (p->syscall == HP_SYS_SENDMSG) {
+			if (bpf_probe_read_user(&msg, sizeof(msg), (const void *)p->buf))
+				return false;
+			iovp = (__u64)msg.msg_iov;
+		}
+		if (bpf_probe_read_user(&iov, sizeof(iov), (const void *)iovp))
+			return false;
+		base = (__u64)iov.iov_base;
+	} else if (p->syscall != HP_SYS_WRITE && p->syscall != HP_SYS_SENDTO) {
+		return false;
+	}
+	if (bpf_probe_read_user(head, sizeof(head), (const void *)base))
+		return false;
+	return hp_looks_like_tls(head);
+}
+
+/* At a socket write's exit on a traced connection: the thread's waiting
+ * rustls plaintext, if any, is this connection's (3b) when the connection
+ * looks like TLS, or these bytes do (a connection older than the sensor).
+ * True when claimed: the bytes written are its ciphertext. */
+static __always_inline bool hp_tls_claim_write(const struct hp_config *cfg, __u64 pid_tgid, const struct hp_pending *p, struct hp_conn_state *st)
+{
+	struct hp_tls_pending_write *pp = bpf_map_lookup_elem(&hp_tls_pending_writes, &pid_tgid);
+	struct hp_tls_key key = { .tgid = pid_tgid >> 32 };
+	struct hp_tls_pending_write pw;
+	struct hp_data_ctx c = {};
+	__s32 fd = p->fd;
+
+	if (!pp)
+		return false;
+	if (st->tls == HP_TLS_NONE && !hp_written_looks_like_tls(p))
+		return false;
+	pw = *pp;
+	bpf_map_delete_elem(&hp_tls_pending_writes, &pid_tgid);
+	if (bpf_ktime_get_ns() - pw.entry_ns > HP_TLS_PENDING_WRITE_NS) {
+		hp_count(HP_CTR_TLS_UNKEYED, 1);
+		return false;
+	}
+	key.ssl = pw.ssl;
+	hp_tls_remember(&key, st, HP_TLS_FD_NEXT_WRITE);
+	st->tls = HP_TLS_PLAIN;
+	if (!hp_ports_wanted(cfg, st->local_port, st->remote_port)) {
+		hp_count(HP_CTR_FILTERED, 1);
+		return true;
+	}
+	c.pid_tgid = pid_tgid;
+	c.fd = fd;
+	c.budget = cfg->capture_bytes > HP_CAPTURE_MAX ? HP_CAPTURE_MAX : cfg->capture_bytes;
+	c.dir = HP_DIR_EGRESS;
+	c.syscall = HP_SYS_SSL_WRITE;
+	c.flags = HP_DATA_TLS;
+	c.ts_ns = pw.entry_ns;
+	hp_emit_tls_segment(&c, pw.buf, pw.bytes);
+	return true;
 }
 
 #endif

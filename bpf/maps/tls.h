@@ -27,6 +27,7 @@ struct hp_tls_call {
 enum hp_tls_call_via {
 	HP_TLS_VIA_SSL = 0, /* SSL_read/SSL_write(_ex) */
 	HP_TLS_VIA_BIO = 1, /* BIO_read/BIO_write(_ex) on an SSL BIO */
+	HP_TLS_VIA_RUSTLS = 2, /* rustls's Reader::read / Writer::write */
 };
 
 struct {
@@ -46,6 +47,7 @@ struct hp_tls_key {
 enum hp_tls_fd_source {
 	HP_TLS_FD_NESTED = 1, /* a syscall inside an SSL_* call on this SSL* */
 	HP_TLS_FD_LAST_READ = 2, /* the thread's last read before SSL_read (memory BIO) */
+	HP_TLS_FD_NEXT_WRITE = 3, /* the thread's next TLS write after a rustls write (lib/tls.h) */
 };
 
 /* The socket an SSL* was tied to. gen is the connection's (hp_conn_id.gen):
@@ -86,6 +88,24 @@ struct {
 	__type(key, __u64); /* pid_tgid; removed at thread exit */
 	__type(value, struct hp_tls_last_read);
 } hp_tls_last_reads SEC(".maps");
+
+/* A rustls Writer::write whose socket is not known yet: rustls only buffers
+ * the plaintext, and the same thread writes its records to the socket right
+ * after (StreamOwned, tokio-rustls: still inside the caller's write, so the
+ * buffer is still the caller's). That write claims it (lib/tls.h). */
+struct hp_tls_pending_write {
+	__u64 ssl; /* the connection's key (lib/tls.h, rustls) */
+	__u64 buf;
+	__u64 bytes;
+	__u64 entry_ns; /* older than HP_TLS_PENDING_WRITE_NS: not claimed */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid; removed when claimed and at thread exit */
+	__type(value, struct hp_tls_pending_write);
+} hp_tls_pending_writes SEC(".maps");
 
 /* Fallback when no socket is known for an SSL*: the plaintext is still
  * delivered, on a pseudo-connection (fd -1, gen = the SSL*) with positions

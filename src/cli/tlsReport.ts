@@ -35,6 +35,7 @@ export interface TlsFileReport {
 
 function library(b: TlsBinary): string {
   if (b.kind === 'go') return `Go crypto/tls (${b.goVersion})${b.headerStacks?.length ? ` + HTTP/2 headers of ${b.headerStacks.join(', ')}` : ''}`;
+  if (b.functions.some((f) => f.startsWith('rustls'))) return 'rustls';
   return b.foundBy ? 'BoringSSL (stripped)' : 'OpenSSL API';
 }
 

@@ -6,6 +6,9 @@
 #   go_nodwarf=, go_pie=                        the same built with -ldflags=-w, -buildmode=pie
 #   python=<cache>/peers/python-<hash>/bin/python   (a venv with grpcio; run python/echo.py)
 #   python_grpcio_2022=                         the same with grpcio 1.50 (2022)
+#   rustls=<cache>/peers/rust-<hash>/rustls-peer  https-server PORT CERT.der KEY.der
+#                                               | https-client PORT CA.der (requests on stdin)
+#   rustls_stripped=                            the same, stripped
 # Each is keyed by a hash of what it is built from (sources, pins, toolchain
 # version), so a warm run only hashes a few files and builds nothing. The
 # Go module and build caches live in the same place, so a source change
@@ -42,6 +45,29 @@ if [ ! -x "$gobin" ]; then
 	echo "prepare: built $gobin in $(( $(date +%s) - start )) s" >&2
 fi
 
+# ---- Rust: HTTPS over rustls (the rustls uprobes) ----
+cargo=$(command -v cargo || true)
+[ -n "$cargo" ] || [ ! -x "$HOME/.cargo/bin/cargo" ] || cargo=$HOME/.cargo/bin/cargo
+if [ -z "$cargo" ]; then
+	echo "prepare: no Rust toolchain (need cargo >= 1.71 on PATH or in ~/.cargo/bin; crates come from crates.io)" >&2
+	exit 1
+fi
+export CARGO_HOME="$cache/cargo" CARGO_TARGET_DIR="$cache/cargo-target"
+rustversion=$("$cargo" --version) || { echo "prepare: $cargo --version failed" >&2; exit 1; }
+rustkey=$( (cd "$here/rust" && echo "$rustversion" && cat Cargo.toml Cargo.lock src/*.rs) | sha256sum | cut -c1-16)
+rustbin="$cache/peers/rust-$rustkey/rustls-peer"
+if [ ! -x "$rustbin" ]; then
+	echo "prepare: building the rustls peer ($rustversion)" >&2
+	start=$(date +%s)
+	mkdir -p "$(dirname "$rustbin")"
+	(cd "$here/rust" && PATH="$(dirname "$cargo"):$PATH" "$cargo" build --release --locked --quiet) >&2
+	# And stripped (reported, not traced). Made first: rustls-peer's presence says both are.
+	strip -o "$rustbin-stripped" "$CARGO_TARGET_DIR/release/rustls-peer"
+	cp "$CARGO_TARGET_DIR/release/rustls-peer" "$rustbin.tmp.$$"
+	mv -f "$rustbin.tmp.$$" "$rustbin"
+	echo "prepare: built $rustbin in $(( $(date +%s) - start )) s" >&2
+fi
+
 # ---- Python: venvs with pinned grpcio (wheels only) ----
 python=$(command -v python3 || true)
 if [ -z "$python" ]; then
@@ -75,5 +101,7 @@ py2022=$(pyvenv "$here/python/requirements-grpcio-2022.txt")
 echo "go=$gobin"
 echo "go_nodwarf=$gobin-nodwarf"
 echo "go_pie=$gobin-pie"
+echo "rustls=$rustbin"
+echo "rustls_stripped=$rustbin-stripped"
 echo "python=$pyrecent"
 echo "python_grpcio_2022=$py2022"

@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../native/addon.ts';
-import { findFunctions, tlsLibraryMark } from './elfSymbols.ts';
+import { findFunctions, findRustlsFunctions, RUSTLS_FUNCTIONS, tlsLibraryMark } from './elfSymbols.ts';
+import { preparedPeerPaths } from '../../../test/support/grpcPeers.ts';
 
 const NAMES = ['SSL_write', 'SSL_read', 'SSL_write_ex', 'SSL_read_ex'];
 const LIBSSL = '/lib/x86_64-linux-gnu/libssl.so.3';
@@ -84,5 +85,30 @@ describe('findFunctions', () => {
     [LIBSSL, 'OpenSSL'],
   ])('%s carries a TLS library: %s', (file, mark) => {
     expect(tlsLibraryMark(file)).toBe(mark);
+  });
+});
+
+describe('findRustlsFunctions', () => {
+  it('finds Writer::write and Reader::read in a Rust program by their mangled names, at nm\'s addresses; a stripped copy is named as such', async () => {
+    const paths = await preparedPeerPaths();
+    const peer = paths.get('rustls')!;
+    const r = findRustlsFunctions(peer);
+    if (!r.ok) throw new Error(r.error);
+    // nm's addresses of the two, as file offsets (the executable segment of a PIE starts where its file does, less its alignment).
+    const load = execFileSync('readelf', ['-lW', peer]).toString().split('\n')
+      .filter((l) => /^\s*LOAD\s/.test(l) && /\sR E\s/.test(l)).map((l) => l.trim().split(/\s+/)).map((f) => ({ offset: Number(f[1]), vaddr: Number(f[2]) }))[0]!;
+    const want = new Map<string, number>();
+    for (const l of execFileSync('nm', [peer], { maxBuffer: 64 << 20 }).toString().split('\n')) {
+      const [addr, , name] = l.trim().split(/\s+/);
+      const hit = name && Object.entries(RUSTLS_FUNCTIONS).find(([, re]) => re.test(name));
+      if (hit) want.set(hit[0], Number.parseInt(addr!, 16) - load.vaddr + load.offset);
+    }
+    expect(want.size).toBe(2);
+    expect(r.value).toEqual({ offsets: want, stripped: false });
+    expect(findRustlsFunctions(paths.get('rustls_stripped')!)).toEqual({ ok: true, value: { offsets: new Map(), stripped: true } });
+  });
+
+  it.each([LIBSSL, NODE])('%s: no rustls', (file) => {
+    expect(findRustlsFunctions(file)).toEqual({ ok: true, value: { offsets: new Map(), stripped: false } });
   });
 });

@@ -72,3 +72,47 @@ export function tlsLibraryMark(path: string): string | undefined {
   });
   return r.ok ? r.value : undefined;
 }
+
+/**
+ * rustls's plaintext entry points, by their mangled names in .symtab (Rust
+ * keeps symbols in release builds unless told to strip):
+ * `<rustls::conn::connection::Writer as std::io::Write>::write` and
+ * `<…::Reader as std::io::Read>::read` (rustls 0.22+; `rustls::conn::Writer`
+ * before). The hash suffix differs per build, so names are matched.
+ */
+export const RUSTLS_FUNCTIONS = {
+  'rustls Writer::write': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Writer\$u20\$as\$u20\$std\.\.io\.\.Write\$GT\$5write17h[0-9a-f]{16}E$/,
+  'rustls Reader::read': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Reader\$u20\$as\$u20\$std\.\.io\.\.Read\$GT\$4read17h[0-9a-f]{16}E$/,
+} as const;
+const RUSTLS_MARK = Buffer.from('rustls..conn..');
+/** Cargo's path of the crate's sources, in panic locations: rustls's code is linked in. */
+const RUSTLS_SOURCE = Buffer.from('/rustls-0.');
+
+/**
+ * File offsets of rustls's two functions in `path`, when its symbol table
+ * has them (empty otherwise); `stripped` when the binary carries rustls's
+ * code but no symbol table to find them by.
+ */
+export function findRustlsFunctions(path: string): { ok: true; value: { offsets: Map<string, number>; stripped: boolean } } | { ok: false; error: string } {
+  return withElf(path, (f) => {
+    const offsets = new Map<string, number>();
+    const symtab = f.sections.find((s) => s.name === '.symtab');
+    const strtab = symtab ? f.sections[symtab.link] : undefined;
+    if (!symtab || !strtab) {
+      // Panic messages name rustls's source files: the code is there, its names are not.
+      const rodata = f.section('.rodata');
+      const stripped = !!rodata && rodata.size <= MAX_RODATA_BYTES && f.read(rodata.offset, rodata.size).includes(RUSTLS_SOURCE);
+      return { offsets, stripped };
+    }
+    if (!f.read(strtab.offset, strtab.size).includes(RUSTLS_MARK)) return { offsets, stripped: false };
+    const patterns = Object.entries(RUSTLS_FUNCTIONS);
+    f.symbols('symtab', (name) => name.includes('rustls..conn..'), (sym) => {
+      if (sym.type !== STT_FUNC || sym.shndx === 0) return;
+      const hit = patterns.find(([name, re]) => !offsets.has(name) && re.test(sym.name));
+      const offset = hit ? f.fileOffset(sym.value) : undefined;
+      if (hit && offset !== undefined) offsets.set(hit[0], offset);
+      return offsets.size < patterns.length;
+    });
+    return { offsets, stripped: false };
+  });
+}

@@ -25,7 +25,7 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import path from 'node:path';
-import { findFunctions, tlsLibraryMark, type ElfFunctions } from './elfSymbols.ts';
+import { findFunctions, findRustlsFunctions, tlsLibraryMark, type ElfFunctions } from './elfSymbols.ts';
 import { withElf } from './elfFile.ts';
 import { findBoringSslFunctions } from './boringsslFunctions.ts';
 import { LIBCRYPTO, probeSslBio } from './sslBio.ts';
@@ -89,8 +89,10 @@ export const TLS_FUNCTIONS = [
   { name: 'SSL_read', entry: 'hp_up_ssl_read', ret: 'hp_urp_ssl' },
   { name: 'SSL_write_ex', entry: 'hp_up_ssl_write_ex', ret: 'hp_urp_ssl_ex' },
   { name: 'SSL_read_ex', entry: 'hp_up_ssl_read_ex', ret: 'hp_urp_ssl_ex' },
+  { name: 'rustls Writer::write', entry: 'hp_up_rustls_write', ret: 'hp_urp_rustls' },
+  { name: 'rustls Reader::read', entry: 'hp_up_rustls_read', ret: 'hp_urp_rustls' },
 ] as const;
-const NAMES = TLS_FUNCTIONS.map((f) => f.name);
+const NAMES = TLS_FUNCTIONS.filter((f) => f.name.startsWith('SSL_')).map((f) => f.name);
 
 const LIBSSL = /^libssl\.so\.(3|1\.1)$/;
 /**
@@ -115,6 +117,8 @@ interface Inspection {
   mark?: string;
   /** A stripped BoringSSL: SSL_read/SSL_write's file offsets from their fingerprints, or why not. */
   fingerprinted?: { offsets: ReadonlyMap<string, number>; how: string } | { error: string };
+  /** rustls linked in (Rust programs): its two functions by name, or that it is there without symbols. */
+  rustls?: { offsets: ReadonlyMap<string, number>; stripped: boolean };
 }
 
 /** Inspections by file identity, shared by every attacher of the process (tests make many). */
@@ -193,6 +197,8 @@ function inspect(file: string, identity: string, size: number, kind: TlsBinary['
   if (r.ok && (kind === 'executable' || kind === 'library') && r.value.offsets.size === 0 && r.value.imported.size === 0 && size <= MAX_MARK_SCAN_FILE) {
     out.mark = tlsLibraryMark(file);
     if (out.mark === 'BoringSSL') out.fingerprinted = fingerprint(file);
+    const rustls = out.mark ? undefined : findRustlsFunctions(file);
+    if (rustls?.ok && (rustls.value.offsets.size || rustls.value.stripped)) out.rustls = rustls.value;
   }
   if (inspected.size > 4096) inspected.clear();
   inspected.set(identity, out);
@@ -478,6 +484,10 @@ export class TlsAttacher {
     if (!offsets.has('SSL_read') && !offsets.has('SSL_write')) {
       if (kind === 'libssl') {
         this.skip(where, `no SSL_read/SSL_write symbol (${found.functions.hasSymtab ? 'not exported' : 'stripped'})`);
+      } else if (found.rustls?.offsets.size) {
+        this.attach(shownPath, openedAs, kind, where, found.rustls.offsets, use);
+      } else if (found.rustls?.stripped) {
+        this.skip(where, 'carries rustls but no symbol table (stripped): its TLS traffic is not traced; keep symbols (Cargo\'s strip = false, the default) to trace it');
       } else if (found.fingerprinted && 'offsets' in found.fingerprinted) {
         this.attach(shownPath, openedAs, kind, where, found.fingerprinted.offsets, use, `stripped BoringSSL, functions found by their error sites: ${found.fingerprinted.how}`);
       } else if (found.mark) {

@@ -1,0 +1,163 @@
+/**
+ * TLS plaintext from rustls (test/peers/rust: HTTPS with std::net and
+ * rustls's StreamOwned, server and client). The uprobes sit on
+ * `<Writer as io::Write>::write` and `<Reader as io::Read>::read`, found by
+ * their mangled names. rustls makes no socket syscall inside either:
+ * a read finds its socket through the thread's last TLS-looking read, a
+ * write through the thread's next TLS write (bpf/lib/tls.h, 3 and 3b).
+ * Every test filters on the server's port, under which plaintext that found
+ * no socket is dropped: spans mean the keying worked.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Span } from '../../src/spans/span.ts';
+import { bpfUnavailableReason } from '../support/privileges.ts';
+import { LiveSpans } from '../support/liveSpans.ts';
+import { CLIENT, SERVER, expectNested, pairUp } from '../support/spanPairs.ts';
+import { freePort, startServer, type Server } from '../support/peers.ts';
+import { preparedPeerPaths } from '../support/grpcPeers.ts';
+import { HttpsClient } from '../support/goPeers.ts';
+import { pythonHttpsAnswer } from '../support/pythonHttps.ts';
+
+const skipReason = bpfUnavailableReason();
+
+interface Exchange {
+  method: string;
+  path: string;
+  body?: number;
+  name: string;
+}
+
+const EXCHANGES: readonly Exchange[] = [
+  { method: 'GET', path: '/orders/17', name: 'GET /orders/{id}' },
+  { method: 'POST', path: '/orders', body: 1000, name: 'POST /orders' },
+  { method: 'GET', path: '/fail/now', name: 'GET /fail/now' },
+  { method: 'GET', path: '/missing', name: 'GET /missing' },
+];
+const line = (ex: Exchange) => `${ex.method} ${ex.path}${ex.body ? ` ${ex.body}` : ''}`;
+
+/** Method, path, status, kind, scheme and sizes of one span (the peer answers as https.py does). */
+function expectExchange(span: Span, ex: Exchange, kind: number, port: number): void {
+  const answer = pythonHttpsAnswer(ex.method, ex.path, ex.body ?? 0);
+  expect(span.name).toBe(ex.name);
+  expect(span.kind, ex.name).toBe(kind);
+  expect(span.attributes, ex.name).toMatchObject({
+    'http.request.method': ex.method,
+    'url.path': ex.path,
+    'url.scheme': 'https',
+    'http.response.status_code': answer.status,
+    'http.request.body.size': ex.body ?? 0,
+    'http.response.body.size': answer.body.length,
+    'server.port': port,
+  });
+}
+
+/** A self-signed end-entity certificate for localhost, DER (webpki refuses a CA certificate as a server's). */
+function leafCertificate(dir: string): { cert: string; key: string } {
+  const pem = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+  const der = { cert: path.join(dir, 'cert.der'), key: path.join(dir, 'key.der') };
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '1',
+    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'subjectAltName=DNS:localhost', '-keyout', pem.key, '-out', pem.cert], { stdio: 'ignore' });
+  execFileSync('openssl', ['x509', '-in', pem.cert, '-outform', 'der', '-out', der.cert]);
+  execFileSync('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', pem.key, '-outform', 'der', '-out', der.key]);
+  return der;
+}
+
+describe.skipIf(skipReason)('TLS spans from rustls (uprobes on Writer::write and Reader::read)', () => {
+  let peer: string;
+  let stripped: string;
+  let dir: string;
+  let cert: { cert: string; key: string };
+  let port: number;
+  let server: Server;
+
+  beforeAll(async () => {
+    const paths = await preparedPeerPaths();
+    peer = paths.get('rustls')!;
+    stripped = paths.get('rustls_stripped')!;
+    if (!peer || !stripped) throw new Error('test/peers/prepare.sh printed no rustls= or rustls_stripped= line');
+    dir = mkdtempSync(path.join(tmpdir(), 'hp-rustls-'));
+    cert = leafCertificate(dir);
+    port = await freePort();
+    server = await startServer(peer, ['https-server', String(port), cert.cert, cert.key], port);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('probes rustls in a Rust program by name, and names a stripped one as not traced', async () => {
+    const other = await freePort();
+    const strippedServer = await startServer(stripped, ['https-server', String(other), cert.cert, cert.key], other);
+    const live = new LiveSpans({ ports: [port], tls: true });
+    try {
+      const tls = live.source.tls();
+      expect(tls.attached.find((b) => b.path === peer)?.functions).toEqual(['rustls Writer::write', 'rustls Reader::read']);
+      expect(tls.skipped.find((s) => s.path.startsWith(stripped))?.reason)
+        .toBe('carries rustls but no symbol table (stripped): its TLS traffic is not traced; keep symbols (Cargo\'s strip = false, the default) to trace it');
+    } finally {
+      await live.close();
+      await strippedServer.stop();
+    }
+  });
+
+  it('a keep-alive client started after the sensor: nested client and server spans for every exchange', async () => {
+    const live = new LiveSpans({ ports: [port], tls: true });
+    const client = new HttpsClient(peer, '', 'h1', ['https-client', String(port), cert.cert]);
+    try {
+      for (const ex of EXCHANGES) {
+        const answer = pythonHttpsAnswer(ex.method, ex.path, ex.body ?? 0);
+        expect(await client.send(line(ex))).toBe(`${answer.status} ${answer.body.length}`);
+      }
+      await live.until((s) => s.length >= 2 * EXCHANGES.length, `${EXCHANGES.length} client and ${EXCHANGES.length} server spans`);
+      await new Promise((r) => setTimeout(r, 300)); // no more than those
+      expect(live.spans).toHaveLength(2 * EXCHANGES.length);
+      const pairs = pairUp(live.spans, client.pid, server.pid);
+      expect(pairs).toHaveLength(EXCHANGES.length);
+      pairs.forEach(expectNested);
+      for (const [i, ex] of EXCHANGES.entries()) {
+        expectExchange(pairs[i]!.client, ex, CLIENT, port);
+        expectExchange(pairs[i]!.server, ex, SERVER, port);
+      }
+      expect(new Set(pairs.map(({ server: s }) => s.attributes['client.port'])).size).toBe(1);
+      expect(live.pipeline.stats().parsers.http1).toMatchObject({ invalidBytes: 0, orphanResponses: 0 });
+      expect(live.pipeline.stats().tracker.unknownProtocol).toBe(0);
+    } finally {
+      await client.end();
+      await live.close();
+    }
+  });
+
+  it('a connection opened before the sensor: client spans for every later exchange, server spans from its next read on', async () => {
+    // The server's thread waits in the socket read for the next request:
+    // that read began before the sensor, so the syscall's exit names no
+    // socket (its fd is an argument of the entry), and the plaintext
+    // rustls then hands over finds none: under the port filter it is
+    // dropped. Its response is sent with nothing to pair with. From the
+    // next read on, all is seen; the client sees every exchange (its
+    // records' write claims the plaintext: bpf/lib/tls.h, 3b).
+    const client = new HttpsClient(peer, '', 'h1', ['https-client', String(port), cert.cert]);
+    let live: LiveSpans | undefined;
+    try {
+      expect(await client.send('GET /orders/16')).toBe('200 20');
+      live = new LiveSpans({ ports: [port], tls: true });
+      for (const ex of EXCHANGES) await client.send(line(ex));
+      await live.until((s) => s.length >= 2 * EXCHANGES.length - 1, `${EXCHANGES.length} client and ${EXCHANGES.length - 1} server spans`);
+      await new Promise((r) => setTimeout(r, 300));
+      const byStart = (a: Span, b: Span) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1);
+      const clientSpans = live.spans.filter((s) => s.kind === CLIENT).sort(byStart);
+      const serverSpans = live.spans.filter((s) => s.kind === SERVER).sort(byStart);
+      expect(clientSpans).toHaveLength(EXCHANGES.length);
+      expect([EXCHANGES.length - 1, EXCHANGES.length]).toContain(serverSpans.length);
+      const seen = EXCHANGES.slice(EXCHANGES.length - serverSpans.length);
+      for (const [i, ex] of seen.entries()) expectExchange(serverSpans[i]!, ex, SERVER, port);
+      for (const [i, ex] of EXCHANGES.entries()) expectExchange(clientSpans[i]!, ex, CLIENT, port);
+    } finally {
+      await client.end();
+      await live?.close();
+    }
+  });
+});

@@ -1,0 +1,125 @@
+//! HTTPS over rustls (std::net, one thread per connection), for the
+//! sensor's rustls uprobes:
+//!
+//!   rustls-peer https-server PORT CERT.der KEY.der
+//!       HTTP/1.1 keep-alive on 127.0.0.1:PORT: 404 for /missing, 500 for
+//!       /fail..., 201 for POST, else 200; the body is "got N for PATH", N
+//!       the request body's size (as test/peers/python/https.py answers).
+//!   rustls-peer https-client PORT CA.der
+//!       one keep-alive connection to 127.0.0.1:PORT (name "localhost");
+//!       one request per line of stdin, "METHOD PATH [BODYBYTES]"; prints
+//!       "STATUS BODYBYTES" per answer.
+use std::io::{self, BufRead, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+fn usage() -> ! {
+    eprintln!("usage: rustls-peer https-server PORT CERT.der KEY.der | rustls-peer https-client PORT CA.der");
+    std::process::exit(2)
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// One HTTP/1.1 message head and its Content-Length body; None at a clean end of stream.
+fn read_message(r: &mut impl BufRead) -> io::Result<Option<(String, Vec<u8>)>> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return if head.is_empty() { Ok(None) } else { Err(io::ErrorKind::UnexpectedEof.into()) };
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let length = head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.trim().parse::<usize>()))
+        .transpose()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad content-length"))?
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    r.read_exact(&mut body)?;
+    Ok(Some((head, body)))
+}
+
+fn serve(port: &str, cert: &str, key: &str) -> io::Result<()> {
+    let cert = CertificateDer::from(std::fs::read(cert)?);
+    let key = PrivateKeyDer::try_from(std::fs::read(key)?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(vec![cert], key))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let config = Arc::new(config);
+    let listener = TcpListener::bind(format!("127.0.0.1:{port}"))?;
+    for sock in listener.incoming() {
+        let sock = sock?;
+        let config = config.clone();
+        std::thread::spawn(move || {
+            let conn = match rustls::ServerConnection::new(config) {
+                Ok(c) => c,
+                Err(e) => return eprintln!("rustls-peer: {e}"),
+            };
+            let mut tls = io::BufReader::new(rustls::StreamOwned::new(conn, sock));
+            while let Ok(Some((head, body))) = read_message(&mut tls) {
+                let mut words = head.split_whitespace();
+                let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+                let status = if path == "/missing" { "404 Not Found" } else if path.starts_with("/fail") { "500 Internal Server Error" } else if method == "POST" { "201 Created" } else { "200 OK" };
+                let answer = format!("got {} for {}", body.len(), path);
+                let out = format!("HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{answer}", answer.len());
+                let stream = tls.get_mut();
+                if stream.write_all(out.as_bytes()).and_then(|_| stream.flush()).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+fn client(port: &str, ca: &str) -> io::Result<()> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(std::fs::read(ca)?)).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let conn = rustls::ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let sock = TcpStream::connect(format!("127.0.0.1:{port}"))?;
+    let mut tls = io::BufReader::new(rustls::StreamOwned::new(conn, sock));
+    for line in io::stdin().lock().lines() {
+        let line = line?;
+        let mut words = line.split_whitespace();
+        let (method, path) = (words.next().unwrap_or("GET"), words.next().unwrap_or("/"));
+        let size: usize = words.next().map(|n| n.parse().unwrap_or(0)).unwrap_or(0);
+        let request = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Length: {size}\r\n\r\n{}", "x".repeat(size));
+        let stream = tls.get_mut();
+        stream.write_all(request.as_bytes())?;
+        stream.flush()?;
+        let (head, body) = read_message(&mut tls)?.ok_or(io::ErrorKind::UnexpectedEof)?;
+        let status = head.split_whitespace().nth(1).unwrap_or("?").to_string();
+        println!("{status} {}", body.len());
+        io::stdout().flush()?;
+    }
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[1..] {
+        ["https-server", port, cert, key] => serve(port, cert, key),
+        ["https-client", port, ca] => client(port, ca),
+        _ => usage(),
+    };
+    if let Err(e) = result {
+        eprintln!("rustls-peer: {e}");
+        std::process::exit(1);
+    }
+}
