@@ -6,53 +6,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Span } from '../../src/spans/span.ts';
 import { bpfUnavailableReason } from '../support/privileges.ts';
 import { LiveSpans } from '../support/liveSpans.ts';
 import { CLIENT, SERVER, expectNested, pairUp } from '../support/spanPairs.ts';
 import { freePort, run, type Server } from '../support/peers.ts';
-import { preparedPeerPaths } from '../support/grpcPeers.ts';
 import { pythonHttpsAnswer, pythonHttpsClientArgs, selfSigned, startPythonHttps } from '../support/pythonHttps.ts';
+import { HTTPS_EXCHANGES as EXCHANGES, expectHttpsExchange as expectExchange, type HttpsExchange as Exchange } from '../support/httpsExchanges.ts';
 
 const skipReason = bpfUnavailableReason();
 
-interface Exchange {
-  method: string;
-  path: string;
-  body?: number;
-  /** The span name: the route, identifiers collapsed. */
-  name: string;
-}
-
-/** After the sensor: every shape the server answers, a body each way. */
-const EXCHANGES: readonly Exchange[] = [
-  { method: 'GET', path: '/orders/17', name: 'GET /orders/{id}' },
-  { method: 'POST', path: '/orders', body: 1000, name: 'POST /orders' },
-  { method: 'GET', path: '/fail/now', name: 'GET /fail/now' },
-  { method: 'GET', path: '/missing', name: 'GET /missing' },
-];
-
-/** Method, path, status, kind, scheme, sizes and status code of one span, from what the server answers. */
-function expectExchange(span: Span, ex: Exchange, kind: typeof CLIENT | typeof SERVER, port: number): void {
-  const answer = pythonHttpsAnswer(ex.method, ex.path, ex.body ?? 0);
-  expect(span.name).toBe(ex.name);
-  expect(span.kind, ex.name).toBe(kind);
-  expect(span.attributes, ex.name).toMatchObject({
-    'http.request.method': ex.method,
-    'url.path': ex.path,
-    'url.scheme': 'https',
-    'http.response.status_code': answer.status,
-    'http.request.body.size': ex.body ?? 0,
-    'http.response.body.size': answer.body.length,
-    'server.port': port,
-  });
-  // Clients err on 4xx and 5xx, servers on 5xx.
-  const error = answer.status >= (kind === CLIENT ? 400 : 500);
-  expect(span.status.code === 2, `${ex.name} status`).toBe(error);
-}
 
 /**
  * Nothing was parsed from ciphertext. (That the plaintext found its socket

@@ -21,39 +21,11 @@ import { freePort, startServer, type Server } from '../support/peers.ts';
 import { preparedPeerPaths } from '../support/grpcPeers.ts';
 import { HttpsClient } from '../support/goPeers.ts';
 import { pythonHttpsAnswer } from '../support/pythonHttps.ts';
+import { HTTPS_EXCHANGES as EXCHANGES, expectHttpsExchange as expectExchange, type HttpsExchange as Exchange } from '../support/httpsExchanges.ts';
 
 const skipReason = bpfUnavailableReason();
-
-interface Exchange {
-  method: string;
-  path: string;
-  body?: number;
-  name: string;
-}
-
-const EXCHANGES: readonly Exchange[] = [
-  { method: 'GET', path: '/orders/17', name: 'GET /orders/{id}' },
-  { method: 'POST', path: '/orders', body: 1000, name: 'POST /orders' },
-  { method: 'GET', path: '/fail/now', name: 'GET /fail/now' },
-  { method: 'GET', path: '/missing', name: 'GET /missing' },
-];
+/** The peer client's stdin line for one exchange. */
 const line = (ex: Exchange) => `${ex.method} ${ex.path}${ex.body ? ` ${ex.body}` : ''}`;
-
-/** Method, path, status, kind, scheme and sizes of one span (the peer answers as https.py does). */
-function expectExchange(span: Span, ex: Exchange, kind: number, port: number): void {
-  const answer = pythonHttpsAnswer(ex.method, ex.path, ex.body ?? 0);
-  expect(span.name).toBe(ex.name);
-  expect(span.kind, ex.name).toBe(kind);
-  expect(span.attributes, ex.name).toMatchObject({
-    'http.request.method': ex.method,
-    'url.path': ex.path,
-    'url.scheme': 'https',
-    'http.response.status_code': answer.status,
-    'http.request.body.size': ex.body ?? 0,
-    'http.response.body.size': answer.body.length,
-    'server.port': port,
-  });
-}
 
 /** A self-signed end-entity certificate for localhost, DER (webpki refuses a CA certificate as a server's). */
 function leafCertificate(dir: string): { cert: string; key: string } {
