@@ -221,6 +221,62 @@ int BPF_KRETPROBE(hp_urp_rustls)
 	return hp_tls_exit_via(ret, false, HP_TLS_VIA_RUSTLS, 0);
 }
 
+/* Reader::into_first_chunk(self) -> io::Result<&[u8]>, as rustc lays it
+ * out on x86-64: the result is written through a hidden first argument
+ * (returned again in the result register), { slice pointer or 0 for an
+ * error, length }; self (a Reader) is passed by reference, its first field
+ * the ChunkVecBuffer pointer. Then <Reader as BufRead>::consume(&mut self,
+ * amt) says how much of the chunk the caller took: those bytes are the
+ * plaintext read. */
+SEC("uprobe")
+int BPF_KPROBE(hp_up_rustls_chunk, void *result, void *self)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct hp_tls_chunk ch = {};
+
+	if (bpf_probe_read_user(&ch.key, sizeof(ch.key), self) || !ch.key)
+		return 0;
+	bpf_map_update_elem(&hp_tls_chunks, &pid_tgid, &ch, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(hp_urp_rustls_chunk)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct hp_tls_chunk *ch = bpf_map_lookup_elem(&hp_tls_chunks, &pid_tgid);
+	__u64 slice[2] = {};
+
+	if (!ch)
+		return 0;
+	if (bpf_probe_read_user(slice, sizeof(slice), (const void *)HP_RUST_RESULT_TAG(ctx))) {
+		bpf_map_delete_elem(&hp_tls_chunks, &pid_tgid);
+		return 0;
+	}
+	ch->ptr = slice[0] > 1 ? slice[0] : 0; /* 0: an error; 1: an empty slice's dangling pointer */
+	ch->len = slice[1];
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(hp_up_rustls_consume, void *self, __u64 amt)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct hp_tls_chunk *cp = bpf_map_lookup_elem(&hp_tls_chunks, &pid_tgid);
+	struct hp_tls_chunk ch;
+	__u64 key = 0;
+
+	if (!cp)
+		return 0;
+	ch = *cp;
+	bpf_map_delete_elem(&hp_tls_chunks, &pid_tgid);
+	if (!ch.ptr || bpf_probe_read_user(&key, sizeof(key), self) || key != ch.key)
+		return 0;
+	/* As if Read::read had copied it: the same call and return path. */
+	hp_tls_enter_via(key, ch.ptr, 0, HP_DIR_INGRESS, 0, HP_TLS_VIA_RUSTLS);
+	return hp_tls_exit_via(amt < ch.len ? amt : ch.len, false, HP_TLS_VIA_RUSTLS, 0);
+}
+
 /* libcrypto's BIO_read, BIO_write, BIO_read_ex, BIO_write_ex, followed only
  * on an SSL BIO (lib/sslBio.h): one program for the four entries and one
  * for their returns; the cookie says the direction, the _ex form and this
@@ -292,6 +348,7 @@ int hp_proc_exit(struct bpf_raw_tracepoint_args *ctx)
 	bpf_map_delete_elem(&hp_tls_calls, &pid_tgid);
 	bpf_map_delete_elem(&hp_tls_last_reads, &pid_tgid);
 	bpf_map_delete_elem(&hp_tls_pending_writes, &pid_tgid);
+	bpf_map_delete_elem(&hp_tls_chunks, &pid_tgid);
 	/* Fires per thread: only the thread group's leader ends the process. */
 	if ((__u32)pid_tgid != pid_tgid >> 32)
 		return 0;

@@ -107,6 +107,23 @@ struct {
 	__type(value, struct hp_tls_pending_write);
 } hp_tls_pending_writes SEC(".maps");
 
+/* rustls's Reader::into_first_chunk in progress or just returned on a
+ * thread: the plaintext chunk it handed over, until the caller's
+ * <Reader as BufRead>::consume says how much of it was used (tokio-rustls
+ * reads this way, not through io::Read). */
+struct hp_tls_chunk {
+	__u64 key; /* the connection's ChunkVecBuffer (lib/tls.h, rustls) */
+	__u64 ptr; /* 0 until the return: then the chunk */
+	__u64 len;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid; removed at consume and at thread exit */
+	__type(value, struct hp_tls_chunk);
+} hp_tls_chunks SEC(".maps");
+
 /* Fallback when no socket is known for an SSL*: the plaintext is still
  * delivered, on a pseudo-connection (fd -1, gen = the SSL*) with positions
  * of its own. */

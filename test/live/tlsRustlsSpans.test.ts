@@ -1,8 +1,10 @@
 /**
  * TLS plaintext from rustls (test/peers/rust: HTTPS with std::net and
- * rustls's StreamOwned, server and client). The uprobes sit on
- * `<Writer as io::Write>::write` and `<Reader as io::Read>::read`, found by
- * their mangled names. rustls makes no socket syscall inside either:
+ * rustls's StreamOwned, and on tokio with tokio-rustls, server and client).
+ * The uprobes sit on `<Writer as io::Write>::write`, `<Reader as
+ * io::Read>::read`, and the pair tokio-rustls reads with instead,
+ * `Reader::into_first_chunk` and `<Reader as BufRead>::consume`, found by
+ * their mangled names. rustls makes no socket syscall inside any:
  * a read finds its socket through the thread's last TLS-looking read, a
  * write through the thread's next TLS write (bpf/lib/tls.h, 3 and 3b).
  * Every test filters on the server's port, under which plaintext that found
@@ -67,7 +69,8 @@ describe.skipIf(skipReason)('TLS spans from rustls (uprobes on Writer::write and
     const live = new LiveSpans({ ports: [port], tls: true });
     try {
       const tls = live.source.tls();
-      expect(tls.attached.find((b) => b.path === peer)?.functions).toEqual(['rustls Writer::write', 'rustls Reader::read']);
+      expect(tls.attached.find((b) => b.path === peer)?.functions)
+        .toEqual(['rustls Writer::write', 'rustls Reader::read', 'rustls Reader::into_first_chunk', 'rustls Reader::consume']);
       expect(tls.skipped.find((s) => s.path.startsWith(stripped))?.reason)
         .toBe('carries rustls but no symbol table (stripped): its TLS traffic is not traced; keep symbols (Cargo\'s strip = false, the default) to trace it');
     } finally {
@@ -76,9 +79,12 @@ describe.skipIf(skipReason)('TLS spans from rustls (uprobes on Writer::write and
     }
   });
 
-  it('a keep-alive client started after the sensor: nested client and server spans for every exchange', async () => {
-    const live = new LiveSpans({ ports: [port], tls: true });
-    const client = new HttpsClient(peer, '', 'h1', ['https-client', String(port), cert.cert]);
+  it.each([['std::net and StreamOwned (io::Read)', ''], ['tokio and tokio-rustls (into_first_chunk, consume)', 'tokio-']])('%s: a keep-alive client started after the sensor: nested client and server spans for every exchange', async (_what, mode) => {
+    const tokioPort = await freePort();
+    const srv = mode ? await startServer(peer, [`${mode}https-server`, String(tokioPort), cert.cert, cert.key], tokioPort) : server;
+    const at = mode ? tokioPort : port;
+    const live = new LiveSpans({ ports: [at], tls: true });
+    const client = new HttpsClient(peer, '', 'h1', [`${mode}https-client`, String(at), cert.cert]);
     try {
       for (const ex of EXCHANGES) {
         const answer = pythonHttpsAnswer(ex.method, ex.path, ex.body ?? 0);
@@ -87,12 +93,12 @@ describe.skipIf(skipReason)('TLS spans from rustls (uprobes on Writer::write and
       await live.until((s) => s.length >= 2 * EXCHANGES.length, `${EXCHANGES.length} client and ${EXCHANGES.length} server spans`);
       await new Promise((r) => setTimeout(r, 300)); // no more than those
       expect(live.spans).toHaveLength(2 * EXCHANGES.length);
-      const pairs = pairUp(live.spans, client.pid, server.pid);
+      const pairs = pairUp(live.spans, client.pid, srv.pid);
       expect(pairs).toHaveLength(EXCHANGES.length);
       pairs.forEach(expectNested);
       for (const [i, ex] of EXCHANGES.entries()) {
-        expectExchange(pairs[i]!.client, ex, CLIENT, port);
-        expectExchange(pairs[i]!.server, ex, SERVER, port);
+        expectExchange(pairs[i]!.client, ex, CLIENT, at);
+        expectExchange(pairs[i]!.server, ex, SERVER, at);
       }
       expect(new Set(pairs.map(({ server: s }) => s.attributes['client.port'])).size).toBe(1);
       expect(live.pipeline.stats().parsers.http1).toMatchObject({ invalidBytes: 0, orphanResponses: 0 });
@@ -100,6 +106,7 @@ describe.skipIf(skipReason)('TLS spans from rustls (uprobes on Writer::write and
     } finally {
       await client.end();
       await live.close();
+      if (mode) await srv.stop();
     }
   });
 

@@ -83,6 +83,8 @@ export function tlsLibraryMark(path: string): string | undefined {
 export const RUSTLS_FUNCTIONS = {
   'rustls Writer::write': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Writer\$u20\$as\$u20\$std\.\.io\.\.Write\$GT\$5write17h[0-9a-f]{16}E$/,
   'rustls Reader::read': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Reader\$u20\$as\$u20\$std\.\.io\.\.Read\$GT\$4read17h[0-9a-f]{16}E$/,
+  'rustls Reader::into_first_chunk': /^_ZN6rustls4conn(?:10connection)?6Reader16into_first_chunk17h[0-9a-f]{16}E$/,
+  'rustls Reader::consume': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Reader\$u20\$as\$u20\$std\.\.io\.\.BufRead\$GT\$7consume17h[0-9a-f]{16}E$/,
 } as const;
 const RUSTLS_MARK = Buffer.from('rustls..conn..');
 /** Cargo's path of the crate's sources, in panic locations: rustls's code is linked in. */
@@ -106,7 +108,7 @@ export function findRustlsFunctions(path: string): { ok: true; value: { offsets:
     }
     if (!f.read(strtab.offset, strtab.size).includes(RUSTLS_MARK)) return { offsets, stripped: false };
     const patterns = Object.entries(RUSTLS_FUNCTIONS);
-    f.symbols('symtab', (name) => name.includes('rustls..conn..'), (sym) => {
+    f.symbols('symtab', (name) => name.includes('rustls..conn..') || name.startsWith('_ZN6rustls4conn'), (sym) => {
       if (sym.type !== STT_FUNC || sym.shndx === 0) return;
       const hit = patterns.find(([name, re]) => !offsets.has(name) && re.test(sym.name));
       const offset = hit ? f.fileOffset(sym.value) : undefined;

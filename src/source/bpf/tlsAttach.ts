@@ -91,6 +91,9 @@ export const TLS_FUNCTIONS = [
   { name: 'SSL_read_ex', entry: 'hp_up_ssl_read_ex', ret: 'hp_urp_ssl_ex' },
   { name: 'rustls Writer::write', entry: 'hp_up_rustls_write', ret: 'hp_urp_rustls' },
   { name: 'rustls Reader::read', entry: 'hp_up_rustls_read', ret: 'hp_urp_rustls' },
+  // tokio-rustls reads through these two instead of io::Read (bpf/sensor.bpf.c).
+  { name: 'rustls Reader::into_first_chunk', entry: 'hp_up_rustls_chunk', ret: 'hp_urp_rustls_chunk' },
+  { name: 'rustls Reader::consume', entry: 'hp_up_rustls_consume' },
 ] as const;
 const NAMES = TLS_FUNCTIONS.filter((f) => f.name.startsWith('SSL_')).map((f) => f.name);
 
@@ -538,7 +541,7 @@ export class TlsAttacher {
       const made: number[] = [];
       try {
         made.push(this.sensor.attachUprobe({ program: f.entry, binaryPath: openedAs, offset }));
-        made.push(this.sensor.attachUprobe({ program: f.ret, binaryPath: openedAs, offset, retprobe: true }));
+        if ('ret' in f) made.push(this.sensor.attachUprobe({ program: f.ret, binaryPath: openedAs, offset, retprobe: true }));
         links.push(...made);
         functions.push(f.name);
       } catch (err) {

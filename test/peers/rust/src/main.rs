@@ -9,14 +9,18 @@
 //!       one keep-alive connection to 127.0.0.1:PORT (name "localhost");
 //!       one request per line of stdin, "METHOD PATH [BODYBYTES]"; prints
 //!       "STATUS BODYBYTES" per answer.
+//!   rustls-peer tokio-https-server | tokio-https-client (same arguments)
+//!       the same on tokio with tokio-rustls (src/tokio_https.rs).
 use std::io::{self, BufRead, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
+mod tokio_https;
+
 fn usage() -> ! {
-    eprintln!("usage: rustls-peer https-server PORT CERT.der KEY.der | rustls-peer https-client PORT CA.der");
+    eprintln!("usage: rustls-peer [tokio-]https-server PORT CERT.der KEY.der | rustls-peer [tokio-]https-client PORT CA.der");
     std::process::exit(2)
 }
 
@@ -37,25 +41,59 @@ fn read_message(r: &mut impl BufRead) -> io::Result<Option<(String, Vec<u8>)>> {
         }
         head.push_str(&line);
     }
-    let length = head
-        .lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.trim().parse::<usize>()))
-        .transpose()
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad content-length"))?
-        .unwrap_or(0);
-    let mut body = vec![0; length];
+    let mut body = vec![0; content_length(&head)?];
     r.read_exact(&mut body)?;
     Ok(Some((head, body)))
 }
 
-fn serve(port: &str, cert: &str, key: &str) -> io::Result<()> {
+/// The Content-Length of a message head (0 without one).
+fn content_length(head: &str) -> io::Result<usize> {
+    Ok(head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.trim().parse::<usize>()))
+        .transpose()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad content-length"))?
+        .unwrap_or(0))
+}
+
+/// The server's whole answer to a request head with a body of `size` bytes.
+fn answer(head: &str, size: usize) -> String {
+    let mut words = head.split_whitespace();
+    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let status = if path == "/missing" { "404 Not Found" } else if path.starts_with("/fail") { "500 Internal Server Error" } else if method == "POST" { "201 Created" } else { "200 OK" };
+    let text = format!("got {size} for {path}");
+    format!("HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}", text.len())
+}
+
+/// The request for one stdin line "METHOD PATH [BODYBYTES]".
+fn request(line: &str, port: &str) -> String {
+    let mut words = line.split_whitespace();
+    let (method, path) = (words.next().unwrap_or("GET"), words.next().unwrap_or("/"));
+    let size: usize = words.next().map(|n| n.parse().unwrap_or(0)).unwrap_or(0);
+    format!("{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Length: {size}\r\n\r\n{}", "x".repeat(size))
+}
+
+fn server_config(cert: &str, key: &str) -> io::Result<rustls::ServerConfig> {
     let cert = CertificateDer::from(std::fs::read(cert)?);
     let key = PrivateKeyDer::try_from(std::fs::read(key)?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    let config = rustls::ServerConfig::builder_with_provider(provider())
+    rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .and_then(|b| b.with_no_client_auth().with_single_cert(vec![cert], key))
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let config = Arc::new(config);
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+}
+
+fn client_config(ca: &str) -> io::Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(std::fs::read(ca)?)).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+fn serve(port: &str, cert: &str, key: &str) -> io::Result<()> {
+    let config = Arc::new(server_config(cert, key)?);
     let listener = TcpListener::bind(format!("127.0.0.1:{port}"))?;
     for sock in listener.incoming() {
         let sock = sock?;
@@ -67,11 +105,7 @@ fn serve(port: &str, cert: &str, key: &str) -> io::Result<()> {
             };
             let mut tls = io::BufReader::new(rustls::StreamOwned::new(conn, sock));
             while let Ok(Some((head, body))) = read_message(&mut tls) {
-                let mut words = head.split_whitespace();
-                let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-                let status = if path == "/missing" { "404 Not Found" } else if path.starts_with("/fail") { "500 Internal Server Error" } else if method == "POST" { "201 Created" } else { "200 OK" };
-                let answer = format!("got {} for {}", body.len(), path);
-                let out = format!("HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{answer}", answer.len());
+                let out = answer(&head, body.len());
                 let stream = tls.get_mut();
                 if stream.write_all(out.as_bytes()).and_then(|_| stream.flush()).is_err() {
                     break;
@@ -83,23 +117,12 @@ fn serve(port: &str, cert: &str, key: &str) -> io::Result<()> {
 }
 
 fn client(port: &str, ca: &str) -> io::Result<()> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from(std::fs::read(ca)?)).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let conn = rustls::ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
+    let conn = rustls::ClientConnection::new(Arc::new(client_config(ca)?), ServerName::try_from("localhost").unwrap())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let sock = TcpStream::connect(format!("127.0.0.1:{port}"))?;
     let mut tls = io::BufReader::new(rustls::StreamOwned::new(conn, sock));
     for line in io::stdin().lock().lines() {
-        let line = line?;
-        let mut words = line.split_whitespace();
-        let (method, path) = (words.next().unwrap_or("GET"), words.next().unwrap_or("/"));
-        let size: usize = words.next().map(|n| n.parse().unwrap_or(0)).unwrap_or(0);
-        let request = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Length: {size}\r\n\r\n{}", "x".repeat(size));
+        let request = request(&line?, port);
         let stream = tls.get_mut();
         stream.write_all(request.as_bytes())?;
         stream.flush()?;
@@ -116,6 +139,8 @@ fn main() {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[1..] {
         ["https-server", port, cert, key] => serve(port, cert, key),
         ["https-client", port, ca] => client(port, ca),
+        ["tokio-https-server", port, cert, key] => tokio_https::serve(port, cert, key),
+        ["tokio-https-client", port, ca] => tokio_https::client(port, ca),
         _ => usage(),
     };
     if let Err(e) = result {
