@@ -192,25 +192,37 @@ int BPF_KPROBE(hp_up_ssl_read_ex, void *ssl, void *buf, size_t num, size_t *read
 #define HP_RUST_RESULT_VALUE(ctx) ((ctx)->regs[1])
 #endif
 
-static __always_inline int hp_rustls_enter(void *self, void *buf, __u8 dir)
+/* iovcnt: write_vectored's IoSlice count (buf is then the array), else 0. */
+static __always_inline int hp_rustls_enter(void *self, void *buf, __u64 iovcnt, __u8 dir)
 {
 	__u64 key = 0;
 
 	if (bpf_probe_read_user(&key, sizeof(key), self) || !key)
 		return 0;
-	return hp_tls_enter_via(key, (__u64)buf, 0, dir, 0, HP_TLS_VIA_RUSTLS);
+	return hp_tls_enter_via(key, (__u64)buf, iovcnt, dir, 0, HP_TLS_VIA_RUSTLS);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(hp_up_rustls_write, void *self, const void *buf, __u64 len)
 {
-	return hp_rustls_enter(self, (void *)buf, HP_DIR_EGRESS);
+	return hp_rustls_enter(self, (void *)buf, 0, HP_DIR_EGRESS);
+}
+
+/* <Writer as io::Write>::write_vectored(&mut self, bufs: &[IoSlice]):
+ * what tokio-rustls's poll_write_vectored calls, so hyper's writes. An
+ * IoSlice is a struct iovec on Unix. */
+SEC("uprobe")
+int BPF_KPROBE(hp_up_rustls_writev, void *self, const void *bufs, __u64 count)
+{
+	if (!count)
+		return 0;
+	return hp_rustls_enter(self, (void *)bufs, count, HP_DIR_EGRESS);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(hp_up_rustls_read, void *self, void *buf, __u64 len)
 {
-	return hp_rustls_enter(self, buf, HP_DIR_INGRESS);
+	return hp_rustls_enter(self, buf, 0, HP_DIR_INGRESS);
 }
 
 SEC("uretprobe")

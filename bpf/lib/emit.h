@@ -160,14 +160,23 @@ static __always_inline void hp_emit_uncaptured(struct hp_data_ctx *c, __u64 len)
 	c->budget = budget;
 }
 
-/* An iovec array in user memory holding `total` bytes of this syscall.
- * Returns how many bytes it did not reach (more entries than walked). */
-static __always_inline __u64 hp_emit_iov(struct hp_data_ctx *c, __u64 iov_ptr, __u64 iovcnt, __u64 total)
+enum hp_emit_to {
+	HP_EMIT_SOCKET = 0, /* hp_emit_segment */
+	HP_EMIT_TLS = 1, /* hp_emit_tls_segment */
+	HP_EMIT_ORPHAN = 2, /* hp_emit_orphan_segment */
+};
+
+/* An iovec array in user memory holding `total` bytes (a syscall's, or a
+ * rustls write_vectored's plaintext), sent to `to`: a constant at every
+ * call site, so each keeps only its own branch. Returns how many bytes it
+ * did not reach (more entries than walked). */
+static __always_inline __u64 hp_emit_iov_to(struct hp_data_ctx *c, __u64 iov_ptr, __u64 iovcnt, __u64 total, const int to)
 {
 	__u64 left = total;
 
 	for (int i = 0; i < HP_IOV_MAX; i++) {
 		struct iovec iov = {};
+		__u32 budget = c->budget;
 		__u64 seg;
 
 		if (i >= iovcnt || left == 0)
@@ -175,18 +184,28 @@ static __always_inline __u64 hp_emit_iov(struct hp_data_ctx *c, __u64 iov_ptr, _
 		if (bpf_probe_read_user(&iov, sizeof(iov), (const void *)(iov_ptr + i * sizeof(iov))))
 			break;
 		seg = iov.iov_len < left ? iov.iov_len : left;
-		if (c->budget) {
-			hp_emit_segment(c, (__u64)iov.iov_base, seg);
-		} else if (seg) {
+		if (!budget && !seg)
+			continue;
+		if (!budget)
 			c->budget = seg < HP_IOV_HEAD ? seg : HP_IOV_HEAD;
+		if (to == HP_EMIT_TLS)
+			hp_emit_tls_segment(c, (__u64)iov.iov_base, seg);
+		else if (to == HP_EMIT_ORPHAN)
+			hp_emit_orphan_segment(c, (__u64)iov.iov_base, seg);
+		else
 			hp_emit_segment(c, (__u64)iov.iov_base, seg);
+		if (!budget)
 			c->budget = 0;
-		}
 		left -= seg;
 	}
 	if (left)
 		hp_count(HP_CTR_IOV_TRUNCATED, 1);
 	return left;
+}
+
+static __always_inline __u64 hp_emit_iov(struct hp_data_ctx *c, __u64 iov_ptr, __u64 iovcnt, __u64 total)
+{
+	return hp_emit_iov_to(c, iov_ptr, iovcnt, total, HP_EMIT_SOCKET);
 }
 
 /* A struct user_msghdr in user memory: its iovecs hold `total` bytes. */

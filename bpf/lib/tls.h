@@ -201,7 +201,7 @@ static __always_inline int hp_tls_exit_via(long ret, bool ex, __u8 via, __u64 sp
 	if (!bytes)
 		return 0;
 	if (!st && via == HP_TLS_VIA_RUSTLS && call.dir == HP_DIR_EGRESS) {
-		struct hp_tls_pending_write pw = { .ssl = call.ssl, .buf = call.buf, .bytes = bytes, .entry_ns = call.entry_ns };
+		struct hp_tls_pending_write pw = { .ssl = call.ssl, .buf = call.buf, .iovcnt = call.size_ptr, .bytes = bytes, .entry_ns = call.entry_ns };
 
 		/* One waits per thread: an older one never claimed is lost. */
 		if (bpf_map_lookup_elem(&hp_tls_pending_writes, &pid_tgid))
@@ -227,10 +227,16 @@ static __always_inline int hp_tls_exit_via(long ret, bool ex, __u8 via, __u64 sp
 	c.syscall = call.dir == HP_DIR_EGRESS ? HP_SYS_SSL_WRITE : HP_SYS_SSL_READ;
 	c.flags = HP_DATA_TLS;
 	c.ts_ns = call.dir == HP_DIR_EGRESS ? call.entry_ns : bpf_ktime_get_ns();
-	if (st)
+	if (via == HP_TLS_VIA_RUSTLS && call.size_ptr) {
+		if (st)
+			hp_emit_iov_to(&c, call.buf, call.size_ptr, bytes, HP_EMIT_TLS);
+		else
+			hp_emit_iov_to(&c, call.buf, call.size_ptr, bytes, HP_EMIT_ORPHAN);
+	} else if (st) {
 		hp_emit_tls_segment(&c, call.buf, bytes);
-	else
+	} else {
 		hp_emit_orphan_segment(&c, call.buf, bytes);
+	}
 	return 0;
 }
 
@@ -304,7 +310,10 @@ static __always_inline bool hp_tls_claim_write(const struct hp_config *cfg, __u6
 	c.syscall = HP_SYS_SSL_WRITE;
 	c.flags = HP_DATA_TLS;
 	c.ts_ns = pw.entry_ns;
-	hp_emit_tls_segment(&c, pw.buf, pw.bytes);
+	if (pw.iovcnt)
+		hp_emit_iov_to(&c, pw.buf, pw.iovcnt, pw.bytes, HP_EMIT_TLS);
+	else
+		hp_emit_tls_segment(&c, pw.buf, pw.bytes);
 	return true;
 }
 

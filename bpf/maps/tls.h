@@ -12,7 +12,10 @@
 struct hp_tls_call {
 	__u64 ssl; /* the SSL* (opaque: its layout is never read) */
 	__u64 buf; /* plaintext buffer (user) */
-	__u64 size_ptr; /* _ex only: where the library writes the byte count */
+	/* _ex only: where the library writes the byte count. rustls's
+	 * write_vectored: the IoSlice count (buf is then the IoSlice array,
+	 * laid out as struct iovec). */
+	__u64 size_ptr;
 	__u64 entry_ns;
 	/* Stack pointer at entry: a BIO_read/BIO_write return belongs to this
 	 * call only if it is not deeper (the same functions run nested inside,
@@ -96,6 +99,7 @@ struct {
 struct hp_tls_pending_write {
 	__u64 ssl; /* the connection's key (lib/tls.h, rustls) */
 	__u64 buf;
+	__u64 iovcnt; /* 0: buf is the plaintext; else buf is an IoSlice array */
 	__u64 bytes;
 	__u64 entry_ns; /* older than HP_TLS_PENDING_WRITE_NS: not claimed */
 };

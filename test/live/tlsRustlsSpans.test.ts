@@ -70,7 +70,7 @@ describe.skipIf(skipReason)('TLS spans from rustls (uprobes on Writer::write and
     try {
       const tls = live.source.tls();
       expect(tls.attached.find((b) => b.path === peer)?.functions)
-        .toEqual(['rustls Writer::write', 'rustls Reader::read', 'rustls Reader::into_first_chunk', 'rustls Reader::consume']);
+        .toEqual(['rustls Writer::write', 'rustls Writer::write_vectored', 'rustls Reader::read', 'rustls Reader::into_first_chunk', 'rustls Reader::consume']);
       expect(tls.skipped.find((s) => s.path.startsWith(stripped))?.reason)
         .toBe('carries rustls but no symbol table (stripped): its TLS traffic is not traced; keep symbols (Cargo\'s strip = false, the default) to trace it');
     } finally {
@@ -79,7 +79,7 @@ describe.skipIf(skipReason)('TLS spans from rustls (uprobes on Writer::write and
     }
   });
 
-  it.each([['std::net and StreamOwned (io::Read)', ''], ['tokio and tokio-rustls (into_first_chunk, consume)', 'tokio-']])('%s: a keep-alive client started after the sensor: nested client and server spans for every exchange', async (_what, mode) => {
+  it.each([['std::net and StreamOwned (io::Read)', ''], ['tokio and tokio-rustls (write_vectored, into_first_chunk, consume)', 'tokio-']])('%s: a keep-alive client started after the sensor: nested client and server spans for every exchange', async (_what, mode) => {
     const tokioPort = await freePort();
     const srv = mode ? await startServer(peer, [`${mode}https-server`, String(tokioPort), cert.cert, cert.key], tokioPort) : server;
     const at = mode ? tokioPort : port;

@@ -82,6 +82,7 @@ export function tlsLibraryMark(path: string): string | undefined {
  */
 export const RUSTLS_FUNCTIONS = {
   'rustls Writer::write': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Writer\$u20\$as\$u20\$std\.\.io\.\.Write\$GT\$5write17h[0-9a-f]{16}E$/,
+  'rustls Writer::write_vectored': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Writer\$u20\$as\$u20\$std\.\.io\.\.Write\$GT\$14write_vectored17h[0-9a-f]{16}E$/,
   'rustls Reader::read': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Reader\$u20\$as\$u20\$std\.\.io\.\.Read\$GT\$4read17h[0-9a-f]{16}E$/,
   'rustls Reader::into_first_chunk': /^_ZN6rustls4conn(?:10connection)?6Reader16into_first_chunk17h[0-9a-f]{16}E$/,
   'rustls Reader::consume': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Reader\$u20\$as\$u20\$std\.\.io\.\.BufRead\$GT\$7consume17h[0-9a-f]{16}E$/,

@@ -90,6 +90,7 @@ export const TLS_FUNCTIONS = [
   { name: 'SSL_write_ex', entry: 'hp_up_ssl_write_ex', ret: 'hp_urp_ssl_ex' },
   { name: 'SSL_read_ex', entry: 'hp_up_ssl_read_ex', ret: 'hp_urp_ssl_ex' },
   { name: 'rustls Writer::write', entry: 'hp_up_rustls_write', ret: 'hp_urp_rustls' },
+  { name: 'rustls Writer::write_vectored', entry: 'hp_up_rustls_writev', ret: 'hp_urp_rustls' },
   { name: 'rustls Reader::read', entry: 'hp_up_rustls_read', ret: 'hp_urp_rustls' },
   // tokio-rustls reads through these two instead of io::Read (bpf/sensor.bpf.c).
   { name: 'rustls Reader::into_first_chunk', entry: 'hp_up_rustls_chunk', ret: 'hp_urp_rustls_chunk' },

@@ -1,8 +1,9 @@
 //! The same HTTPS server and client on tokio with tokio-rustls (a
 //! multi-threaded runtime: a connection's task may move between threads
 //! from one poll to the next, but each poll reads or writes its socket
-//! on the thread that calls rustls).
-use std::io;
+//! on the thread that calls rustls). Messages go out as head and body in
+//! one vectored write, as hyper sends them.
+use std::io::{self, IoSlice};
 use std::sync::Arc;
 
 use rustls::pki_types::ServerName;
@@ -10,6 +11,22 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufR
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::{answer, client_config, server_config};
+
+/// Writes head and body with write_vectored until all is sent.
+async fn write_message(w: &mut (impl tokio::io::AsyncWrite + Unpin), message: &str) -> io::Result<()> {
+    let split = message.find("\r\n\r\n").map_or(message.len(), |i| i + 4);
+    let (mut head, mut body) = message.as_bytes().split_at(split);
+    while !head.is_empty() || !body.is_empty() {
+        let n = w.write_vectored(&[IoSlice::new(head), IoSlice::new(body)]).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        let from_head = n.min(head.len());
+        head = &head[from_head..];
+        body = &body[n - from_head..];
+    }
+    w.flush().await
+}
 
 /// One HTTP/1.1 message head and its Content-Length body; None at a clean end of stream.
 async fn read_message(r: &mut (impl AsyncBufRead + Unpin)) -> io::Result<Option<(String, Vec<u8>)>> {
@@ -40,9 +57,7 @@ pub fn serve(port: &str, cert: &str, key: &str) -> io::Result<()> {
                 let Ok(tls) = acceptor.accept(sock).await else { return };
                 let mut tls = BufReader::new(tls);
                 while let Ok(Some((head, body))) = read_message(&mut tls).await {
-                    let out = answer(&head, body.len());
-                    let stream = tls.get_mut();
-                    if stream.write_all(out.as_bytes()).await.is_err() || stream.flush().await.is_err() {
+                    if write_message(tls.get_mut(), &answer(&head, body.len())).await.is_err() {
                         break;
                     }
                 }
@@ -60,10 +75,7 @@ pub fn client(port: &str, ca: &str) -> io::Result<()> {
         let mut lines = BufReader::new(tokio::io::stdin()).lines();
         let mut stdout = tokio::io::stdout();
         while let Some(line) = lines.next_line().await? {
-            let request = crate::request(&line, port);
-            let stream = tls.get_mut();
-            stream.write_all(request.as_bytes()).await?;
-            stream.flush().await?;
+            write_message(tls.get_mut(), &crate::request(&line, port)).await?;
             let (head, body) = read_message(&mut tls).await?.ok_or(io::ErrorKind::UnexpectedEof)?;
             let status = head.split_whitespace().nth(1).unwrap_or("?").to_string();
             stdout.write_all(format!("{status} {}\n", body.len()).as_bytes()).await?;
