@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Span } from '../../src/spans/span.ts';
@@ -159,9 +159,25 @@ describe.skipIf(skipReason)('TLS spans through OpenSSL\'s SSL BIO (openssl s_ser
       const client = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-quiet', '-ign_eof'], { stdio: ['pipe', 'pipe', 'ignore'] });
       let out = '';
       client.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      const exited = new Promise((r) => client.on('exit', r));
+      // 'close', not 'exit': the process can be gone before its stdout is read.
+      const exited = new Promise((r) => client.on('close', r));
       try {
-        await new Promise((r) => setTimeout(r, 700)); // the handshake
+        // The handshake done: s_client then waits in select() (poll, pselect6) on
+        // stdin and the socket, s_server in its read for the request. A fixed
+        // sleep was not enough on a loaded machine: the request was then read
+        // by a BIO_read that began after the probes.
+        const waiting = () => {
+          try {
+            return /^(7|23|270|271) /.test(readFileSync(`/proc/${client.pid}/syscall`, 'utf8'));
+          } catch {
+            return false;
+          }
+        };
+        for (const deadline = Date.now() + 10_000; !waiting();) {
+          if (Date.now() > deadline) throw new Error('s_client did not finish its handshake in 10 s');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await new Promise((r) => setTimeout(r, 200)); // s_server back in its read
         const live = new LiveSensor({ ports: [port], tls: true, sslBio: true });
         try {
           await bioProbesOn(live.source, mappedLibcrypto(server.pid));

@@ -11,7 +11,6 @@
  * no socket is dropped: spans mean the keying worked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,23 +21,12 @@ import { CLIENT, SERVER, expectNested, pairUp } from '../support/spanPairs.ts';
 import { freePort, startServer, type Server } from '../support/peers.ts';
 import { preparedPeerPaths } from '../support/grpcPeers.ts';
 import { HttpsClient } from '../support/goPeers.ts';
-import { pythonHttpsAnswer } from '../support/pythonHttps.ts';
+import { leafCertificate, pythonHttpsAnswer } from '../support/pythonHttps.ts';
 import { HTTPS_EXCHANGES as EXCHANGES, expectHttpsExchange as expectExchange, type HttpsExchange as Exchange } from '../support/httpsExchanges.ts';
 
 const skipReason = bpfUnavailableReason();
 /** The peer client's stdin line for one exchange. */
 const line = (ex: Exchange) => `${ex.method} ${ex.path}${ex.body ? ` ${ex.body}` : ''}`;
-
-/** A self-signed end-entity certificate for localhost, DER (webpki refuses a CA certificate as a server's). */
-function leafCertificate(dir: string): { cert: string; key: string } {
-  const pem = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
-  const der = { cert: path.join(dir, 'cert.der'), key: path.join(dir, 'key.der') };
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '1',
-    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'subjectAltName=DNS:localhost', '-keyout', pem.key, '-out', pem.cert], { stdio: 'ignore' });
-  execFileSync('openssl', ['x509', '-in', pem.cert, '-outform', 'der', '-out', der.cert]);
-  execFileSync('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', pem.key, '-outform', 'der', '-out', der.key]);
-  return der;
-}
 
 describe.skipIf(skipReason)('TLS spans from rustls (uprobes on Writer::write and Reader::read)', () => {
   let peer: string;

@@ -22,6 +22,17 @@ export function selfSigned(dir: string): Certificate {
   return { cert, key };
 }
 
+/** A self-signed end-entity certificate for localhost, DER (webpki refuses a CA certificate as a server's). */
+export function leafCertificate(dir: string): Certificate {
+  const pem = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+  const der = { cert: path.join(dir, 'cert.der'), key: path.join(dir, 'key.der') };
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-days', '1',
+    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'subjectAltName=DNS:localhost', '-keyout', pem.key, '-out', pem.cert], { stdio: 'ignore' });
+  execFileSync('openssl', ['x509', '-in', pem.cert, '-outform', 'der', '-out', der.cert]);
+  execFileSync('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', pem.key, '-outform', 'der', '-out', der.key]);
+  return der;
+}
+
 /** https.py's server: HTTP/1.1 keep-alive on 127.0.0.1:port, "got N for PATH" (404 /missing, 500 /fail..., 201 POST). */
 export function startPythonHttps(port: number, { cert, key }: Certificate): Promise<Server> {
   return startServer('python3', [pythonHttpsScript, 'server', String(port), cert, key], port);

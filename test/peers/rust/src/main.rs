@@ -8,7 +8,8 @@
 //!   rustls-peer https-client PORT CA.der
 //!       one keep-alive connection to 127.0.0.1:PORT (name "localhost");
 //!       one request per line of stdin, "METHOD PATH [BODYBYTES]"; prints
-//!       "STATUS BODYBYTES" per answer.
+//!       "STATUS BODYBYTES" per answer. "BENCH N" times N "GET /bench" one
+//!       after the other: {"calls","medianNs","failed"} (bench/tlsStackCost.ts).
 //!   rustls-peer tokio-https-server | tokio-https-client (same arguments)
 //!       the same on tokio with tokio-rustls (src/tokio_https.rs).
 use std::io::{self, BufRead, Write};
@@ -121,17 +122,41 @@ fn client(port: &str, ca: &str) -> io::Result<()> {
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let sock = TcpStream::connect(format!("127.0.0.1:{port}"))?;
     let mut tls = io::BufReader::new(rustls::StreamOwned::new(conn, sock));
-    for line in io::stdin().lock().lines() {
-        let request = request(&line?, port);
+    let mut exchange = |line: &str| -> io::Result<(String, usize)> {
         let stream = tls.get_mut();
-        stream.write_all(request.as_bytes())?;
+        stream.write_all(request(line, port).as_bytes())?;
         stream.flush()?;
         let (head, body) = read_message(&mut tls)?.ok_or(io::ErrorKind::UnexpectedEof)?;
-        let status = head.split_whitespace().nth(1).unwrap_or("?").to_string();
-        println!("{status} {}", body.len());
+        Ok((head.split_whitespace().nth(1).unwrap_or("?").to_string(), body.len()))
+    };
+    for line in io::stdin().lock().lines() {
+        let line = line?;
+        if let Some(n) = line.strip_prefix("BENCH ") {
+            let n: usize = n.trim().parse().unwrap_or(0);
+            let mut times = Vec::with_capacity(n);
+            let mut failed = 0;
+            for _ in 0..n {
+                let start = std::time::Instant::now();
+                if !matches!(exchange("GET /bench"), Ok((status, _)) if status == "200") {
+                    failed += 1;
+                }
+                times.push(start.elapsed().as_nanos());
+            }
+            println!("{}", bench_line(times, failed));
+        } else {
+            let (status, size) = exchange(&line)?;
+            println!("{status} {size}");
+        }
         io::stdout().flush()?;
     }
     Ok(())
+}
+
+/// The BENCH answer: {"calls","medianNs","failed"}.
+fn bench_line(mut times: Vec<u128>, failed: usize) -> String {
+    times.sort_unstable();
+    let median = times.get(times.len() / 2).copied().unwrap_or(0);
+    format!("{{\"calls\":{},\"medianNs\":{median},\"failed\":{failed}}}", times.len())
 }
 
 fn main() {

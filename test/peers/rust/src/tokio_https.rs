@@ -75,6 +75,21 @@ pub fn client(port: &str, ca: &str) -> io::Result<()> {
         let mut lines = BufReader::new(tokio::io::stdin()).lines();
         let mut stdout = tokio::io::stdout();
         while let Some(line) = lines.next_line().await? {
+            if let Some(n) = line.strip_prefix("BENCH ") {
+                let n: usize = n.trim().parse().unwrap_or(0);
+                let mut times = Vec::with_capacity(n);
+                let mut failed = 0;
+                for _ in 0..n {
+                    let start = std::time::Instant::now();
+                    write_message(tls.get_mut(), &crate::request("GET /bench", port)).await?;
+                    let ok = matches!(read_message(&mut tls).await?, Some((head, _)) if head.split_whitespace().nth(1) == Some("200"));
+                    failed += usize::from(!ok);
+                    times.push(start.elapsed().as_nanos());
+                }
+                stdout.write_all(format!("{}\n", crate::bench_line(times, failed)).as_bytes()).await?;
+                stdout.flush().await?;
+                continue;
+            }
             write_message(tls.get_mut(), &crate::request(&line, port)).await?;
             let (head, body) = read_message(&mut tls).await?.ok_or(io::ErrorKind::UnexpectedEof)?;
             let status = head.split_whitespace().nth(1).unwrap_or("?").to_string();
