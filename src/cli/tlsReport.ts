@@ -7,23 +7,8 @@
  * DWARF...) before installing anything.
  */
 import { existsSync } from 'node:fs';
-import { TlsAttacher, type TlsBinary, type UprobeSensor } from '../source/bpf/tlsAttach.ts';
-import type { UprobeOptions } from '../native/addon.ts';
-
-/** Records what would be attached; attaches nothing. */
-class DryRunSensor implements UprobeSensor {
-  readonly uprobes: UprobeOptions[] = [];
-
-  attachUprobe(options: UprobeOptions): number {
-    this.uprobes.push(options);
-    return this.uprobes.length;
-  }
-  detachUprobe(): boolean {
-    return true;
-  }
-  setGoTlsBinary(): void {}
-  setGoH2Binary(): void {}
-}
+import { TlsAttacher, type TlsBinary } from '../source/bpf/tlsAttach.ts';
+import { DryRunSensor } from '../source/bpf/dryRunSensor.ts';
 
 export interface TlsFileReport {
   readonly file: string;

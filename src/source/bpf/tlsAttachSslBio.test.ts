@@ -13,24 +13,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Enums } from './eventLayout.ts';
-import { TlsAttacher, type UprobeSensor } from './tlsAttach.ts';
+import { TlsAttacher } from './tlsAttach.ts';
+import { DryRunSensor } from './dryRunSensor.ts';
 import { SSL_BIO_LAYOUTS, sslBioCookie } from './sslBio.ts';
 import { findFunctions } from './elfSymbols.ts';
-import type { UprobeOptions } from '../../native/addon.ts';
 import { freePort, startServer, type Server } from '../../../test/support/peers.ts';
-
-class RecordingSensor implements UprobeSensor {
-  readonly attaches: UprobeOptions[] = [];
-  attachUprobe(options: UprobeOptions): number {
-    this.attaches.push(options);
-    return this.attaches.length;
-  }
-  detachUprobe(): boolean {
-    return true;
-  }
-  setGoTlsBinary(): void {}
-  setGoH2Binary(): void {}
-}
 
 /** The file a process maps whose name matches. */
 function mapped(pid: number, name: RegExp): string {
@@ -66,7 +53,7 @@ describe('TlsAttacher: SSL BIO probes on libcrypto', () => {
   });
 
   it('probes libcrypto of a process that maps libssl: returns first, then entries, with the OpenSSL 3 layout in each cookie', async () => {
-    const sensor = new RecordingSensor();
+    const sensor = new DryRunSensor();
     const lines: string[] = [];
     const attacher = new TlsAttacher(sensor, (l) => lines.push(l), '/proc', undefined, 'all', true);
     try {
@@ -81,7 +68,7 @@ describe('TlsAttacher: SSL BIO probes on libcrypto', () => {
         ['BIO_read', Enums.HP_DIR_INGRESS, false], ['BIO_write', Enums.HP_DIR_EGRESS, false],
         ['BIO_read_ex', Enums.HP_DIR_INGRESS, true], ['BIO_write_ex', Enums.HP_DIR_EGRESS, true],
       ] as const;
-      const bio = sensor.attaches.filter((a) => a.program.endsWith('_ssl_bio'));
+      const bio = sensor.uprobes.filter((a) => a.program.endsWith('_ssl_bio'));
       expect(bio).toEqual([
         ...fns.map(([name, dir, ex]) => ({ program: 'hp_urp_ssl_bio', binaryPath: openedAs, offset: off(name), retprobe: true, cookie: sslBioCookie(layout, dir, ex) })),
         ...fns.map(([name, dir, ex]) => ({ program: 'hp_up_ssl_bio', binaryPath: openedAs, offset: off(name), cookie: sslBioCookie(layout, dir, ex) })),
@@ -97,12 +84,12 @@ describe('TlsAttacher: SSL BIO probes on libcrypto', () => {
   });
 
   it('leaves libcrypto alone in a process without libssl (no SSL BIO can exist there)', async () => {
-    const sensor = new RecordingSensor();
+    const sensor = new DryRunSensor();
     const attacher = new TlsAttacher(sensor, () => {}, '/proc', undefined, 'all', true);
     try {
       mapped(python.pid, /^libcrypto\.so\.3$/); // the premise: Python's hashlib maps it
       await afterExec(attacher, python.pid);
-      expect(sensor.attaches.filter((a) => a.program.endsWith('_ssl_bio'))).toEqual([]);
+      expect(sensor.uprobes.filter((a) => a.program.endsWith('_ssl_bio'))).toEqual([]);
       expect(attacher.attached().filter((b) => b.kind === 'libcrypto')).toEqual([]);
     } finally {
       attacher.close();
@@ -110,11 +97,11 @@ describe('TlsAttacher: SSL BIO probes on libcrypto', () => {
   });
 
   it('places none without sslBio (the default)', async () => {
-    const sensor = new RecordingSensor();
+    const sensor = new DryRunSensor();
     const attacher = new TlsAttacher(sensor, () => {}, '/proc');
     try {
       await afterExec(attacher, sServer.pid);
-      expect(sensor.attaches.some((a) => a.program.endsWith('_ssl_bio'))).toBe(false);
+      expect(sensor.uprobes.some((a) => a.program.endsWith('_ssl_bio'))).toBe(false);
       expect(attacher.attached().some((b) => b.kind === 'libssl')).toBe(true);
     } finally {
       attacher.close();
@@ -122,11 +109,11 @@ describe('TlsAttacher: SSL BIO probes on libcrypto', () => {
   });
 
   it('on a kernel without uprobe cookies, says so instead of probing', async () => {
-    const sensor = new RecordingSensor();
+    const sensor = new DryRunSensor();
     const attacher = new TlsAttacher(sensor, () => {}, '/proc', 'Go TLS probes need Linux 5.15+ (uprobe cookies); this kernel is 5.10.0', 'all', true);
     try {
       await afterExec(attacher, sServer.pid);
-      expect(sensor.attaches.some((a) => a.program.endsWith('_ssl_bio'))).toBe(false);
+      expect(sensor.uprobes.some((a) => a.program.endsWith('_ssl_bio'))).toBe(false);
       expect(attacher.skipped()).toContainEqual({
         path: `${mapped(sServer.pid, /^libcrypto\.so\.3$/)} (pid ${sServer.pid})`,
         reason: 'SSL BIO: SSL BIO probes need Linux 5.15+ (uprobe cookies); this kernel is 5.10.0',
