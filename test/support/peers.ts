@@ -92,6 +92,10 @@ export async function run(cmd: string, args: string[], opts: { input?: string; w
     }
   });
   if (!opts.waitFor) child.stdin!.end(opts.input ?? '');
+  const closed = once(child, 'close').catch(() => undefined);
   const [code] = (await once(child, 'exit')) as [number | null];
+  // 'exit' can come before the last output is read: wait for the streams to
+  // close too, but not for a grandchild that keeps them open.
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
   return { pid: child.pid!, code, stdout, stderr };
 }
