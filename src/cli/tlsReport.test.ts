@@ -2,7 +2,7 @@
  * `hydrophone doctor --tls FILE`: the sensor's own attacher, dry, on real
  * binaries of each kind it meets: libssl, grpcio's stripped BoringSSL, a
  * stripped static OpenSSL program, Go with and without DWARF, a program
- * without TLS, a missing file. Run as the user runs it too, unprivileged.
+ * without TLS, a missing file, rustls with and without symbols. Run as the user runs it too, unprivileged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,11 +23,16 @@ describe('hydrophone doctor --tls', () => {
   let staticOpenssl: string;
   let go: string;
   let goNoDwarf: string;
+  let rustls: string;
+  let rustlsStripped: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'hp-doctor-tls-'));
     chmodSync(dir, 0o755);
-    const python = (await preparedPeerPaths()).get('python')!;
+    const peers = await preparedPeerPaths();
+    const python = peers.get('python')!;
+    rustls = peers.get('rustls')!;
+    rustlsStripped = peers.get('rustls_stripped')!;
     const lib = path.join(path.dirname(path.dirname(python)), 'lib');
     const cython = path.join(lib, readdirSync(lib).find((d) => d.startsWith('python'))!, 'site-packages/grpc/_cython');
     grpcio = path.join(cython, readdirSync(cython).find((f) => f.startsWith('cygrpc') && f.endsWith('.so'))!);
@@ -39,7 +44,7 @@ describe('hydrophone doctor --tls', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('says for each binary what would be probed and how, or why not', () => {
-    const reports = tlsReport([LIBSSL, grpcio, staticOpenssl, go, goNoDwarf, '/bin/ls', path.join(dir, 'missing')], 'grpc');
+    const reports = tlsReport([LIBSSL, grpcio, staticOpenssl, go, goNoDwarf, '/bin/ls', path.join(dir, 'missing'), rustls, rustlsStripped], 'grpc');
     expect(reports.map((r) => [r.traced.map((t) => [t.library, t.functions.length, t.foundBy ?? '']), r.notTraced])).toEqual([
       [[['OpenSSL API', 4, '']], []],
       [[['BoringSSL (stripped)', 2, 'stripped BoringSSL, functions found by their error sites: SSL_read told from SSL_peek by its extra call']], []],
@@ -48,6 +53,8 @@ describe('hydrophone doctor --tls', () => {
       [[], [expect.stringMatching(/no DWARF \(linked with -w or -s\)/)]],
       [[], []],
       [[], [`no such file: ${path.join(dir, 'missing')}`]],
+      [[['rustls', 5, '']], []],
+      [[], ['carries rustls but no symbol table (stripped): its TLS traffic is not traced; keep symbols (Cargo\'s strip = false, the default) to trace it']],
     ]);
     expect(reports[1]!.traced[0]!.functions).toEqual(['SSL_write', 'SSL_read']);
     expect(tlsReportLines(reports.slice(5, 6))).toEqual(['/bin/ls: no TLS library found (no SSL_read/SSL_write, no Go crypto/tls): nothing to probe']);

@@ -89,7 +89,7 @@ describe('findFunctions', () => {
 });
 
 describe('findRustlsFunctions', () => {
-  it('finds its five plaintext functions in a Rust program by their mangled names, at nm\'s addresses; a stripped copy is named as such', async () => {
+  it('finds its five plaintext functions in a Rust program by their mangled names, at nm\'s addresses; a stripped copy has none, and both are marked rustls', async () => {
     const paths = await preparedPeerPaths();
     const peer = paths.get('rustls')!;
     const r = findRustlsFunctions(peer);
@@ -104,11 +104,15 @@ describe('findRustlsFunctions', () => {
       if (hit) want.set(hit[0], Number.parseInt(addr!, 16) - load.vaddr + load.offset);
     }
     expect(want.size).toBe(5);
-    expect(r.value).toEqual({ offsets: want, stripped: false });
-    expect(findRustlsFunctions(paths.get('rustls_stripped')!)).toEqual({ ok: true, value: { offsets: new Map(), stripped: true } });
+    expect(r.value).toEqual({ offsets: want, hasSymtab: true });
+    expect(findRustlsFunctions(paths.get('rustls_stripped')!)).toEqual({ ok: true, value: { offsets: new Map(), hasSymtab: false } });
+    // Found by the same .rodata read that names OpenSSL and BoringSSL, stripped or not.
+    expect([tlsLibraryMark(peer), tlsLibraryMark(paths.get('rustls_stripped')!)]).toEqual(['rustls', 'rustls']);
   });
 
   it.each([LIBSSL, NODE])('%s: no rustls', (file) => {
-    expect(findRustlsFunctions(file)).toEqual({ ok: true, value: { offsets: new Map(), stripped: false } });
+    const r = findRustlsFunctions(file);
+    expect(r.ok && r.value.offsets.size).toBe(0);
+    expect(tlsLibraryMark(file)).not.toBe('rustls');
   });
 });

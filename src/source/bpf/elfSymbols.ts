@@ -57,16 +57,24 @@ const VERSION_MARKS = [Buffer.from('OpenSSL 1.'), Buffer.from('OpenSSL 3.')];
  */
 const BORINGSSL_SOURCE = Buffer.from('ssl/ssl_lib.cc\0');
 const OPENSSL_SOURCE = Buffer.from('ssl/ssl_lib.c\0');
+/** Cargo's path of rustls's sources, in its panic locations: rustls's code is linked in. */
+const RUSTLS_SOURCES = [Buffer.from('/rustls-0.'), Buffer.from('/rustls-1.')];
 const MAX_RODATA_BYTES = 64 * 1024 * 1024;
 
-/** Which TLS library a binary carries the code of (libssl's error sites name their file), if any: for reporting stripped binaries. */
+/**
+ * Which TLS library a binary carries the code of, if any: 'BoringSSL',
+ * 'OpenSSL' (with its major version when OpenSSL_version is linked in;
+ * libssl's error sites name their file), or 'rustls'. One read of .rodata,
+ * for binaries without the OpenSSL API's symbols: it says which finder to
+ * run (boringsslFunctions.ts, findRustlsFunctions) or what to report.
+ */
 export function tlsLibraryMark(path: string): string | undefined {
   const r = withElf(path, (f) => {
     const rodata = f.section('.rodata');
     if (!rodata || rodata.size > MAX_RODATA_BYTES) return undefined;
     const bytes = f.read(rodata.offset, rodata.size);
     if (bytes.includes(BORINGSSL_SOURCE)) return 'BoringSSL';
-    if (!bytes.includes(OPENSSL_SOURCE)) return undefined;
+    if (!bytes.includes(OPENSSL_SOURCE)) return RUSTLS_SOURCES.some((m) => bytes.includes(m)) ? 'rustls' : undefined;
     const version = VERSION_MARKS.find((m) => bytes.includes(m));
     return version ? version.toString('latin1').replace(/\.$/, '') : 'OpenSSL';
   });
@@ -77,8 +85,10 @@ export function tlsLibraryMark(path: string): string | undefined {
  * rustls's plaintext entry points, by their mangled names in .symtab (Rust
  * keeps symbols in release builds unless told to strip):
  * `<rustls::conn::connection::Writer as std::io::Write>::write` and
- * `<…::Reader as std::io::Read>::read` (rustls 0.22+; `rustls::conn::Writer`
- * before). The hash suffix differs per build, so names are matched.
+ * `write_vectored`, `<…::Reader as std::io::Read>::read`, and what
+ * tokio-rustls reads with, `Reader::into_first_chunk` and `<Reader as
+ * BufRead>::consume` (rustls 0.22+; `rustls::conn::Writer` before). The hash
+ * suffix differs per build, so names are matched.
  */
 export const RUSTLS_FUNCTIONS = {
   'rustls Writer::write': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Writer\$u20\$as\$u20\$std\.\.io\.\.Write\$GT\$5write17h[0-9a-f]{16}E$/,
@@ -87,27 +97,15 @@ export const RUSTLS_FUNCTIONS = {
   'rustls Reader::into_first_chunk': /^_ZN6rustls4conn(?:10connection)?6Reader16into_first_chunk17h[0-9a-f]{16}E$/,
   'rustls Reader::consume': /^_ZN\d+_\$LT\$rustls\.\.conn\.\.(?:connection\.\.)?Reader\$u20\$as\$u20\$std\.\.io\.\.BufRead\$GT\$7consume17h[0-9a-f]{16}E$/,
 } as const;
-const RUSTLS_MARK = Buffer.from('rustls..conn..');
-/** Cargo's path of the crate's sources, in panic locations: rustls's code is linked in. */
-const RUSTLS_SOURCE = Buffer.from('/rustls-0.');
 
 /**
- * File offsets of rustls's two functions in `path`, when its symbol table
- * has them (empty otherwise); `stripped` when the binary carries rustls's
- * code but no symbol table to find them by.
+ * File offsets of rustls's plaintext functions in `path`, by name; none
+ * when it has no symbol table (`hasSymtab` false: stripped).
  */
-export function findRustlsFunctions(path: string): { ok: true; value: { offsets: Map<string, number>; stripped: boolean } } | { ok: false; error: string } {
+export function findRustlsFunctions(path: string): { ok: true; value: { offsets: Map<string, number>; hasSymtab: boolean } } | { ok: false; error: string } {
   return withElf(path, (f) => {
     const offsets = new Map<string, number>();
-    const symtab = f.sections.find((s) => s.name === '.symtab');
-    const strtab = symtab ? f.sections[symtab.link] : undefined;
-    if (!symtab || !strtab) {
-      // Panic messages name rustls's source files: the code is there, its names are not.
-      const rodata = f.section('.rodata');
-      const stripped = !!rodata && rodata.size <= MAX_RODATA_BYTES && f.read(rodata.offset, rodata.size).includes(RUSTLS_SOURCE);
-      return { offsets, stripped };
-    }
-    if (!f.read(strtab.offset, strtab.size).includes(RUSTLS_MARK)) return { offsets, stripped: false };
+    if (!f.hasSymbolTable('symtab')) return { offsets, hasSymtab: false };
     const patterns = Object.entries(RUSTLS_FUNCTIONS);
     f.symbols('symtab', (name) => name.includes('rustls..conn..') || name.startsWith('_ZN6rustls4conn'), (sym) => {
       if (sym.type !== STT_FUNC || sym.shndx === 0) return;
@@ -116,6 +114,6 @@ export function findRustlsFunctions(path: string): { ok: true; value: { offsets:
       if (hit && offset !== undefined) offsets.set(hit[0], offset);
       return offsets.size < patterns.length;
     });
-    return { offsets, stripped: false };
+    return { offsets, hasSymtab: true };
   });
 }

@@ -121,8 +121,8 @@ interface Inspection {
   mark?: string;
   /** A stripped BoringSSL: SSL_read/SSL_write's file offsets from their fingerprints, or why not. */
   fingerprinted?: { offsets: ReadonlyMap<string, number>; how: string } | { error: string };
-  /** rustls linked in (Rust programs): its two functions by name, or that it is there without symbols. */
-  rustls?: { offsets: ReadonlyMap<string, number>; stripped: boolean };
+  /** rustls linked in (Rust programs): its functions by name, and whether there is a symbol table to find them in. */
+  rustls?: { offsets: ReadonlyMap<string, number>; hasSymtab: boolean };
 }
 
 /** Inspections by file identity, shared by every attacher of the process (tests make many). */
@@ -201,8 +201,10 @@ function inspect(file: string, identity: string, size: number, kind: TlsBinary['
   if (r.ok && (kind === 'executable' || kind === 'library') && r.value.offsets.size === 0 && r.value.imported.size === 0 && size <= MAX_MARK_SCAN_FILE) {
     out.mark = tlsLibraryMark(file);
     if (out.mark === 'BoringSSL') out.fingerprinted = fingerprint(file);
-    const rustls = out.mark ? undefined : findRustlsFunctions(file);
-    if (rustls?.ok && (rustls.value.offsets.size || rustls.value.stripped)) out.rustls = rustls.value;
+    if (out.mark === 'rustls') {
+      const rustls = findRustlsFunctions(file);
+      out.rustls = rustls.ok ? rustls.value : { offsets: new Map(), hasSymtab: false };
+    }
   }
   if (inspected.size > 4096) inspected.clear();
   inspected.set(identity, out);
@@ -490,8 +492,10 @@ export class TlsAttacher {
         this.skip(where, `no SSL_read/SSL_write symbol (${found.functions.hasSymtab ? 'not exported' : 'stripped'})`);
       } else if (found.rustls?.offsets.size) {
         this.attach(shownPath, openedAs, kind, where, found.rustls.offsets, use);
-      } else if (found.rustls?.stripped) {
-        this.skip(where, 'carries rustls but no symbol table (stripped): its TLS traffic is not traced; keep symbols (Cargo\'s strip = false, the default) to trace it');
+      } else if (found.rustls) {
+        this.skip(where, found.rustls.hasSymtab
+          ? 'carries rustls but none of the functions the sensor probes (a rustls it does not know): its TLS traffic is not traced'
+          : 'carries rustls but no symbol table (stripped): its TLS traffic is not traced; keep symbols (Cargo\'s strip = false, the default) to trace it');
       } else if (found.fingerprinted && 'offsets' in found.fingerprinted) {
         this.attach(shownPath, openedAs, kind, where, found.fingerprinted.offsets, use, `stripped BoringSSL, functions found by their error sites: ${found.fingerprinted.how}`);
       } else if (found.mark) {

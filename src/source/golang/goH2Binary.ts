@@ -47,12 +47,12 @@ export interface GoH2Function {
   readonly offset: number;
 }
 
-/** The offsets struct hp_go_h2_binary carries (bpf/abi.h). */
-export interface GoH2Offsets {
-  readonly clientConn: number;
-  readonly serverConn: number;
-  readonly loopyConn: number;
-  readonly syscallConn: number;
+/**
+ * Where a header block's fields are: x/net/http2's MetaHeadersFrame and
+ * hpack.HeaderField, the same fields in grpc-go's copy and in net/http's
+ * bundled one (netHttpH2Binary.ts), at offsets read from each binary's DWARF.
+ */
+export interface HeaderBlockOffsets {
   readonly metaFrame: number;
   readonly metaFields: number;
   readonly metaTruncated: number;
@@ -62,6 +62,14 @@ export interface GoH2Offsets {
   readonly fieldName: number;
   readonly fieldValue: number;
   readonly fieldSensitive: number;
+}
+
+/** The offsets struct hp_go_h2_binary carries (bpf/abi.h). */
+export interface GoH2Offsets extends HeaderBlockOffsets {
+  readonly clientConn: number;
+  readonly serverConn: number;
+  readonly loopyConn: number;
+  readonly syscallConn: number;
 }
 
 export interface GoH2Binary {

@@ -14,7 +14,7 @@
 import { ET_DYN, withElf, type ElfFile } from '../bpf/elfFile.ts';
 import type { StructLayout } from './dwarf.ts';
 import { hasDwarf, structsOf } from './elfDwarf.ts';
-import type { GoH2Function } from './goH2Binary.ts';
+import type { GoH2Function, HeaderBlockOffsets } from './goH2Binary.ts';
 
 export const NETHTTP_SERVER_READ = 'net/http.(*http2serverConn).processHeaders';
 export const NETHTTP_SERVER_START = 'net/http.(*http2writeResHeaders).writeFrame';
@@ -49,21 +49,12 @@ const CLIENT: ReadonlyArray<readonly [string, readonly string[]]> = [
 ];
 
 /** The net/http offsets struct hp_go_h2_binary carries (bpf/abi.h, nh_*); a side not traced has zeros. */
-export interface NetHttpH2Offsets {
+export interface NetHttpH2Offsets extends HeaderBlockOffsets {
   readonly serverConn: number;
   readonly readLoopCc: number;
   readonly clientConn: number;
   readonly resStreamId: number;
   readonly resEndStream: number;
-  readonly metaFrame: number;
-  readonly metaFields: number;
-  readonly metaTruncated: number;
-  readonly streamId: number;
-  readonly frameFlags: number;
-  readonly fieldSize: number;
-  readonly fieldName: number;
-  readonly fieldValue: number;
-  readonly fieldSensitive: number;
 }
 
 export interface NetHttpH2Server {
