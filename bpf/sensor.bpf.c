@@ -360,6 +360,7 @@ int hp_proc_exit(struct bpf_raw_tracepoint_args *ctx)
 	bpf_map_delete_elem(&hp_tls_calls, &pid_tgid);
 	bpf_map_delete_elem(&hp_tls_last_reads, &pid_tgid);
 	bpf_map_delete_elem(&hp_tls_pending_writes, &pid_tgid);
+	bpf_map_delete_elem(&hp_tls_held_writes, &pid_tgid);
 	bpf_map_delete_elem(&hp_tls_chunks, &pid_tgid);
 	/* Fires per thread: only the thread group's leader ends the process. */
 	if ((__u32)pid_tgid != pid_tgid >> 32)

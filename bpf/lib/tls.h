@@ -9,23 +9,31 @@
  *    thread's hp_tls_calls entry; the pair is kept in hp_tls_fds;
  * 2. hp_tls_fds: the pair learned earlier (an SSL_read served from the
  *    library's buffer makes no syscall);
- * 3. the thread's last socket read on a connection whose bytes looked like
- *    TLS, within HP_TLS_LAST_READ_NS (memory BIO: Node.js reads the socket,
- *    feeds the ciphertext to the SSL* and cycles it on the same thread:
- *    SSL_write of data queued during the handshake, then SSL_read); any
- *    SSL_read return consumes it, so one read is never attributed to two
- *    SSL*;
- * 3b. rustls writes (HP_TLS_VIA_RUSTLS): Writer::write only buffers the
- *    plaintext; the thread writes the records to the socket right after.
- *    An unresolved one waits (hp_tls_pending_writes) for the thread's next
- *    write on a connection that looks like TLS, within
- *    HP_TLS_PENDING_WRITE_NS, which claims it and ties the key to its fd.
- *    rustls's key is the connection state the Reader or Writer points to
- *    (their first field): one per connection and direction.
- * 4. fallback: the plaintext is still delivered, on a pseudo-connection
- *    keyed by the SSL* (fd -1, gen = SSL*, no open event, no addresses;
- *    counted in HP_CTR_TLS_UNKEYED). With a port filter it is dropped
- *    (counted as filtered): its ports are unknown.
+ * 3. reads (memory BIO: the library never touches the socket): the
+ *    thread's last socket read on a connection whose bytes looked like
+ *    TLS, within HP_TLS_LAST_READ_NS (Node.js, grpc core, Python's
+ *    SSLObject read the socket, feed the ciphertext to the SSL* and call
+ *    SSL_read on the same thread); any SSL_read return consumes it, so one
+ *    read is never attributed to two SSL*;
+ * 3b. writes (memory BIO, and rustls, whose Writer::write only buffers the
+ *    plaintext): the thread writes the records to the socket right after.
+ *    An unresolved write waits for the thread's next socket write, outside
+ *    any SSL_* call, on a connection that looks like TLS, within
+ *    HP_TLS_PENDING_WRITE_NS; that write claims it and ties the key to its
+ *    fd. An SSL_write's data record is built at its return and held
+ *    (hp_tls_held_writes: Node.js frees the plaintext buffer before the
+ *    socket write); rustls's plaintext is read at the claim
+ *    (hp_tls_pending_writes: still the caller's buffer). A write is not
+ *    given the thread's last read: grpc core encrypts on whichever pool
+ *    thread runs the transport's writes, and that thread's last read may
+ *    be another connection's. rustls's key is the connection state the
+ *    Reader or Writer points to (their first field): one per connection
+ *    and direction.
+ * 4. fallback, for reads: the plaintext is still delivered, on a
+ *    pseudo-connection keyed by the SSL* (fd -1, gen = SSL*, no open event,
+ *    no addresses; counted in HP_CTR_TLS_UNKEYED). With a port filter it
+ *    is dropped (counted as filtered): its ports are unknown. A write that
+ *    no socket write claims is counted there too, not sent.
  * A connection tied to plaintext is marked HP_TLS_PLAIN: its socket bytes
  * (ciphertext) are no longer emitted, and its close event reports the
  * plaintext totals. */
@@ -106,6 +114,8 @@ static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, cons
 			return st;
 		bpf_map_delete_elem(&hp_tls_fds, &key); /* closed, or fd reused */
 	}
+	if (call->dir == HP_DIR_EGRESS)
+		return NULL; /* 3b: the thread's next TLS write claims it */
 	lr = bpf_map_lookup_elem(&hp_tls_last_reads, &pid_tgid);
 	if (!lr || bpf_ktime_get_ns() - lr->ts_ns > HP_TLS_LAST_READ_NS)
 		return NULL;
@@ -133,6 +143,78 @@ static __always_inline struct hp_conn_state *hp_tls_orphan(__u64 pid_tgid, __u64
 	fresh.tls = HP_TLS_PLAIN;
 	bpf_map_update_elem(&hp_tls_orphans, &key, &fresh, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&hp_tls_orphans, &key);
+}
+
+/* 3b for an SSL_write (or BIO_write) whose socket is not known: its data
+ * record, built now (hp_tls_held_writes), waits for the thread's next TLS
+ * socket write. Further writes of the same SSL* before that (grpc core
+ * encrypts a large write in several SSL_write calls of its frame buffer)
+ * lengthen the held record: their bytes are counted in its length, not
+ * captured, as the capture budget does for a large syscall. One SSL* at a
+ * time per thread: a held write of another SSL* is lost (counted). */
+static __always_inline void hp_tls_hold_write(const struct hp_config *cfg, __u64 pid_tgid, const struct hp_tls_call *call, __u64 bytes)
+{
+	__u32 zero = 0;
+	struct hp_data_scratch *s;
+	struct hp_data_scratch *older = bpf_map_lookup_elem(&hp_tls_held_writes, &pid_tgid);
+	__u64 want = bytes < cfg->capture_bytes ? bytes : cfg->capture_bytes;
+	__u32 cap = want;
+
+	if (older && older->ev.conn.gen == call->ssl) {
+		__u64 len = (__u64)older->ev.len + bytes;
+
+		older->ev.len = len > 0xffffffff ? 0xffffffff : len;
+		return;
+	}
+	if (older)
+		hp_count(HP_CTR_TLS_UNKEYED, 1);
+	s = bpf_map_lookup_elem(&hp_scratch, &zero);
+	if (!s)
+		return;
+	/* Last, right before the read: the verifier needs the bound there. */
+	if (cap > HP_CHUNK_MAX)
+		cap = HP_CHUNK_MAX;
+	if (cap && bpf_probe_read_user(s->payload, cap, (const void *)call->buf))
+		cap = 0; /* paged out or bad pointer: keep the length, lose the bytes */
+	hp_header(&s->ev.hdr, HP_EVENT_DATA, pid_tgid);
+	s->ev.hdr.ts_ns = call->entry_ns;
+	s->ev.conn.tgid = pid_tgid >> 32;
+	s->ev.conn.fd = -1;
+	s->ev.conn.gen = call->ssl;
+	s->ev.pos = 0;
+	s->ev.len = bytes > 0xffffffff ? 0xffffffff : bytes;
+	s->ev.captured = cap;
+	s->ev.direction = HP_DIR_EGRESS;
+	s->ev.syscall = HP_SYS_SSL_WRITE;
+	s->ev.flags = HP_DATA_TLS;
+	__builtin_memset(s->ev._pad1, 0, sizeof(s->ev._pad1));
+	bpf_map_update_elem(&hp_tls_held_writes, &pid_tgid, s, BPF_ANY);
+}
+
+/* A held SSL_write claimed by this socket write: its record, keyed now. */
+static __always_inline void hp_tls_claim_held(const struct hp_config *cfg, __u64 pid_tgid, struct hp_conn_state *st, struct hp_data_scratch *held)
+{
+	struct hp_tls_key key = { .tgid = pid_tgid >> 32, .ssl = held->ev.conn.gen };
+	__u32 cap = held->ev.captured;
+
+	hp_tls_remember(&key, st, HP_TLS_FD_NEXT_WRITE);
+	st->tls = HP_TLS_PLAIN;
+	if (!hp_ports_wanted(cfg, st->local_port, st->remote_port)) {
+		hp_count(HP_CTR_FILTERED, 1);
+		return;
+	}
+	if (cap > HP_CHUNK_MAX)
+		cap = HP_CHUNK_MAX;
+	held->ev.conn = st->id;
+	held->ev.pos = __sync_fetch_and_add(&st->pos[HP_STREAM_TLS_EGRESS], held->ev.len);
+	if (st->lost[HP_STREAM_TLS_EGRESS])
+		held->ev.flags |= HP_DATA_AFTER_LOSS;
+	if (hp_output(cfg, held, sizeof(held->ev) + cap)) {
+		st->lost[HP_STREAM_TLS_EGRESS] = 1;
+		hp_count(HP_CTR_BYTES_LOST, cap);
+	} else {
+		st->lost[HP_STREAM_TLS_EGRESS] = 0;
+	}
 }
 
 /* sp: the stack pointer at entry; via: enum hp_tls_call_via. */
@@ -200,13 +282,17 @@ static __always_inline int hp_tls_exit_via(long ret, bool ex, __u8 via, __u64 sp
 	}
 	if (!bytes)
 		return 0;
-	if (!st && via == HP_TLS_VIA_RUSTLS && call.dir == HP_DIR_EGRESS) {
+	if (!st && call.dir == HP_DIR_EGRESS && via == HP_TLS_VIA_RUSTLS) {
 		struct hp_tls_pending_write pw = { .ssl = call.ssl, .buf = call.buf, .iovcnt = call.size_ptr, .bytes = bytes, .entry_ns = call.entry_ns };
 
 		/* One waits per thread: an older one never claimed is lost. */
 		if (bpf_map_lookup_elem(&hp_tls_pending_writes, &pid_tgid))
 			hp_count(HP_CTR_TLS_UNKEYED, 1);
 		bpf_map_update_elem(&hp_tls_pending_writes, &pid_tgid, &pw, BPF_ANY);
+		return 0;
+	}
+	if (!st && call.dir == HP_DIR_EGRESS) {
+		hp_tls_hold_write(cfg, pid_tgid, &call, bytes);
 		return 0;
 	}
 	if (!st) {
@@ -275,17 +361,31 @@ static __always_inline bool hp_written_looks_like_tls(const struct hp_pending *p
 }
 
 /* At a socket write's exit on a traced connection: the thread's waiting
- * rustls plaintext, if any, is this connection's (3b) when the connection
- * looks like TLS, or these bytes do (a connection older than the sensor).
+ * TLS plaintext (a held SSL_write record, or rustls plaintext), if any, is
+ * this connection's (3b) when the connection looks like TLS, or these
+ * bytes do (a connection older than the sensor).
  * True when claimed: the bytes written are its ciphertext. */
 static __always_inline bool hp_tls_claim_write(const struct hp_config *cfg, __u64 pid_tgid, const struct hp_pending *p, struct hp_conn_state *st)
 {
 	struct hp_tls_pending_write *pp = bpf_map_lookup_elem(&hp_tls_pending_writes, &pid_tgid);
+	struct hp_data_scratch *held = bpf_map_lookup_elem(&hp_tls_held_writes, &pid_tgid);
 	struct hp_tls_key key = { .tgid = pid_tgid >> 32 };
 	struct hp_tls_pending_write pw;
 	struct hp_data_ctx c = {};
 	__s32 fd = p->fd;
 
+	if (held) {
+		if (st->tls == HP_TLS_NONE && !hp_written_looks_like_tls(p))
+			return false;
+		bool fresh = bpf_ktime_get_ns() - held->ev.hdr.ts_ns <= HP_TLS_PENDING_WRITE_NS;
+
+		if (fresh)
+			hp_tls_claim_held(cfg, pid_tgid, st, held);
+		else
+			hp_count(HP_CTR_TLS_UNKEYED, 1);
+		bpf_map_delete_elem(&hp_tls_held_writes, &pid_tgid);
+		return fresh;
+	}
 	if (!pp)
 		return false;
 	if (st->tls == HP_TLS_NONE && !hp_written_looks_like_tls(p))

@@ -50,7 +50,7 @@ struct hp_tls_key {
 enum hp_tls_fd_source {
 	HP_TLS_FD_NESTED = 1, /* a syscall inside an SSL_* call on this SSL* */
 	HP_TLS_FD_LAST_READ = 2, /* the thread's last read before SSL_read (memory BIO) */
-	HP_TLS_FD_NEXT_WRITE = 3, /* the thread's next TLS write after a rustls write (lib/tls.h) */
+	HP_TLS_FD_NEXT_WRITE = 3, /* the thread's next TLS write after a write (lib/tls.h, 3b) */
 };
 
 /* The socket an SSL* was tied to. gen is the connection's (hp_conn_id.gen):
@@ -110,6 +110,20 @@ struct {
 	__type(key, __u64); /* pid_tgid; removed when claimed and at thread exit */
 	__type(value, struct hp_tls_pending_write);
 } hp_tls_pending_writes SEC(".maps");
+
+/* An SSL_write whose socket is not known yet (memory BIO: the ciphertext
+ * waits in the BIO until the program writes it to the socket, on the same
+ * thread right after: Node.js, grpc core, asyncio). Its data record is
+ * built at SSL_write's return, because the plaintext buffer may be freed
+ * by then (Node.js frees it), and sent when the socket write claims it
+ * (lib/tls.h, 3b). Until then ev.conn = { tgid, -1, the SSL* }. One per
+ * thread (256 x 16 KiB: 4.2 MiB); LRU, as a thread may die between. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64); /* pid_tgid; removed at thread exit */
+	__type(value, struct hp_data_scratch);
+} hp_tls_held_writes SEC(".maps");
 
 /* rustls's Reader::into_first_chunk in progress or just returned on a
  * thread: the plaintext chunk it handed over, until the caller's

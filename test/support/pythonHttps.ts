@@ -44,8 +44,12 @@ export function pythonHttpsAnswer(method: string, urlPath: string, bodyBytes = 0
   return { status, body: `got ${bodyBytes} for ${urlPath}` };
 }
 
-/** https.py's client line: the requests in order on one connection, `--hold n` after n of them. */
-export function pythonHttpsClientArgs(port: number, requests: readonly { method: string; path: string; body?: number }[], hold?: number): string[] {
+/**
+ * https.py's client line: the requests in order on one connection, `--hold n`
+ * after n of them. 'bio-client': over memory BIOs, each request sent by a
+ * thread of its own (no hold).
+ */
+export function pythonHttpsClientArgs(port: number, requests: readonly { method: string; path: string; body?: number }[], hold?: number, mode: 'client' | 'bio-client' = 'client'): string[] {
   const specs = requests.map((r) => `${r.method}:${r.path}${r.body ? `:${r.body}` : ''}`);
-  return [pythonHttpsScript, 'client', String(port), ...(hold === undefined ? [] : ['--hold', String(hold)]), ...specs];
+  return [pythonHttpsScript, mode, String(port), ...(hold === undefined ? [] : ['--hold', String(hold)]), ...specs];
 }
