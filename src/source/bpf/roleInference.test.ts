@@ -45,4 +45,20 @@ describe('RoleInference', () => {
     expect(roles.roleOf(7, 80)).toBe('server');
     expect(roles.roleOf(7, 41234)).toBe('client');
   });
+
+  it('keeps a port that listened at start as a server port after its listener closed', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'hp-proc-'));
+    mkdirSync(path.join(root, '9/net'), { recursive: true });
+    mkdirSync(path.join(root, '9/ns'), { recursive: true });
+    symlinkSync('net:[2]', path.join(root, '9/ns/net'));
+    writeFileSync(path.join(root, '9/net/tcp'), PROC_NET_TCP);
+    let now = 0;
+    const roles = new RoleInference(root, 1000, () => now);
+    roles.snapshot();
+    // The listener closes; the connection's first bytes arrive after the cache expired.
+    writeFileSync(path.join(root, '9/net/tcp'), PROC_NET_TCP.split('\n').filter((l) => !l.includes(' 0A ')).join('\n'));
+    now = 5000;
+    expect(roles.roleOf(9, 80)).toBe('server');
+    expect(roles.roleOf(9, 41234)).toBe('client');
+  });
 });

@@ -29,10 +29,14 @@ export function parseListeningPorts(procNetTcp: string): Set<number> {
  * exited (events arrive a few milliseconds late). Such a process existed
  * when the sensor started, so snapshot() records every process's namespace
  * and that namespace's listeners at start, and roleOf() falls back to it.
+ * A port listening at start still counts after its listener closed: the
+ * connection was accepted before the sensor started, and a program may
+ * close its listener before the first bytes of that connection reach us.
  */
 export class RoleInference {
   private readonly byNetns = new Map<string, { ports: Set<number>; readAt: number }>();
   private readonly netnsAtStart = new Map<number, string>();
+  private readonly listenersAtStart = new Map<string, Set<number>>();
   private readonly procRoot: string;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
@@ -56,7 +60,10 @@ export class RoleInference {
       const netns = this.netnsOf(pid);
       if (!netns) continue;
       this.netnsAtStart.set(pid, netns);
-      if (!this.byNetns.has(netns)) this.byNetns.set(netns, { ports: this.listeningPorts(pid), readAt: this.now() });
+      if (this.byNetns.has(netns)) continue;
+      const ports = this.listeningPorts(pid);
+      this.byNetns.set(netns, { ports, readAt: this.now() });
+      this.listenersAtStart.set(netns, ports);
     }
   }
 
@@ -72,7 +79,7 @@ export class RoleInference {
       this.byNetns.set(netns, entry);
     }
     if (!entry) return 'unknown';
-    return entry.ports.has(localPort) ? 'server' : 'client';
+    return entry.ports.has(localPort) || this.listenersAtStart.get(netns)?.has(localPort) ? 'server' : 'client';
   }
 
   private netnsOf(pid: number): string | undefined {
