@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Span } from '../../src/spans/span.ts';
 import { HEADERS_MISSING } from '../../src/protocols/http2/exchangeMapping.ts';
+import { byStart, callsOf as calls, expectHttp2PlaintextOnly as expectPlaintextOnly, SCRIPTED_CALLS as SCRIPTED } from '../support/grpcTlsCalls.ts';
 import { bpfUnavailableReason } from '../support/privileges.ts';
 import { LiveSpans } from '../support/liveSpans.ts';
 import { CLIENT, SERVER } from '../support/spanPairs.ts';
@@ -26,29 +27,7 @@ import { goPeerBinaries, HttpsClient } from '../support/goPeers.ts';
 import { selfSigned, type Certificate } from '../support/pythonHttps.ts';
 
 const skipReason = bpfUnavailableReason();
-const SERVICE = 'hydrophone.test.Echo';
 const ECHO = path.join(peersDir, 'python/echo.py');
-const byStart = (a: Span, b: Span) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0);
-
-/** The scripted client's calls (echo.py and the Go peer make the same): name, status, messages each way. */
-const SCRIPTED = [
-  ['Unary', 0, 1, 1], ['Unary', 0, 1, 1], ['ServerStream', 0, 1, 5], ['ClientStream', 0, 4, 1],
-  ['Bidi', 0, 3, 3], ['Fail', 5, 1, 0], ['Slow', 4, 1, 0],
-].map(([m, code, req, resp]) => [`${SERVICE}/${m}`, SERVICE, m, code, req, resp, false]);
-
-/** What the spans of one end say about each call, in order. */
-function calls(spans: Span[], pid: number, kind: number): unknown[] {
-  return spans.filter((s) => s.resource['process.pid'] === pid && s.kind === kind).sort(byStart).map((s) => [
-    s.name, s.attributes['rpc.service'], s.attributes['rpc.method'], s.attributes['rpc.grpc.status_code'],
-    s.attributes['rpc.grpc.request.message_count'], s.attributes['rpc.grpc.response.message_count'], s.attributes[HEADERS_MISSING] ?? false,
-  ]);
-}
-
-/** Nothing was parsed from ciphertext. */
-function expectPlaintextOnly(live: LiveSpans): void {
-  expect(live.pipeline.stats().parsers.http2).toMatchObject({ invalidBytes: 0 });
-  expect(live.pipeline.stats().tracker.unknownProtocol).toBe(0);
-}
 
 const RELEASES = [
   { release: 'the pinned grpcio', venv: 'python', all: true },

@@ -1,10 +1,17 @@
 /**
  * The echo peer in Node (@grpc/grpc-js):
- *   node echo.ts server PORT        serves hydrophone.test.Echo on 127.0.0.1:PORT
- *   node echo.ts client HOST:PORT   runs the scripted calls, prints a JSON summary
- * Messages are raw bytes (identity serializers): no protoc. See ../README.md.
+ *   node echo.ts server PORT [tls CERT KEY]     serves hydrophone.test.Echo on 127.0.0.1:PORT
+ *   node echo.ts client HOST:PORT [tls CERT]    runs the scripted calls, prints a JSON summary
+ *   node echo.ts session HOST:PORT [tls CERT]   one channel kept open, one call per line of
+ *                                               stdin ("Unary TEXT" or "Fail CODE:message"),
+ *                                               one JSON line out per call
+ * With tls, the server presents CERT (PEM) and the client trusts it, for the
+ * name localhost. Messages are raw bytes (identity serializers): no protoc.
+ * See ../README.md.
  */
 import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
 const SERVICE = 'hydrophone.test.Echo';
 const identity = (b: Buffer): Buffer => b;
@@ -59,10 +66,24 @@ const handlers: grpc.UntypedServiceImplementation = {
   }) satisfies grpc.handleUnaryCall<Buffer, Buffer>,
 };
 
-function serve(port: string): void {
+/** [CERT, KEY] for a server, [CERT] for a client, or none (plaintext). */
+type TlsFiles = string[] | undefined;
+
+function serverCredentials(tls: TlsFiles): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(tls[0]!), private_key: readFileSync(tls[1]!) }]);
+}
+
+/** The client trusts CERT and checks it names localhost, as the test certificates do; the target is an address. */
+function openClient(target: string, tls: TlsFiles): grpc.Client {
+  if (!tls) return new grpc.Client(target, grpc.credentials.createInsecure());
+  return new grpc.Client(target, grpc.credentials.createSsl(readFileSync(tls[0]!)), { 'grpc.ssl_target_name_override': 'localhost' });
+}
+
+function serve(port: string, tls: TlsFiles): void {
   const server = new grpc.Server();
   server.addService(echoService, handlers);
-  server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err) => {
+  server.bindAsync(`127.0.0.1:${port}`, serverCredentials(tls), (err) => {
     if (err) {
       process.stderr.write(`echo.ts: ${err.message}\n`);
       process.exit(1);
@@ -98,8 +119,8 @@ function readAll(name: string, stream: grpc.ClientReadableStream<Buffer> | grpc.
   });
 }
 
-async function runClient(target: string): Promise<void> {
-  const client = new grpc.Client(target, grpc.credentials.createInsecure());
+async function runClient(target: string, tls: TlsFiles): Promise<void> {
+  const client = openClient(target, tls);
   const calls: Call[] = [];
   for (const i of [1, 2]) calls.push(await unaryCall(client, 'Unary', Buffer.from(`hello-${i}`)));
 
@@ -123,10 +144,32 @@ async function runClient(target: string): Promise<void> {
   process.stdout.write(`${JSON.stringify({ client: 'node', target, calls })}\n`);
 }
 
-const [role, where] = process.argv.slice(2);
-if (role === 'server' && where) serve(where);
-else if (role === 'client' && where) await runClient(where);
+async function runSession(target: string, tls: TlsFiles): Promise<void> {
+  const client = openClient(target, tls);
+  for await (const line of createInterface({ input: process.stdin })) {
+    const space = line.indexOf(' ');
+    const [name, arg] = space < 0 ? [line, ''] : [line.slice(0, space), line.slice(space + 1)];
+    if (name !== 'Unary' && name !== 'Fail') {
+      process.stderr.write(`echo.ts session: want 'Unary TEXT' or 'Fail CODE:message', got ${JSON.stringify(line)}\n`);
+      process.exit(2);
+    }
+    process.stdout.write(`${JSON.stringify(await unaryCall(client, name, Buffer.from(arg)))}\n`);
+  }
+  client.close();
+}
+
+const USAGE = 'usage: node echo.ts server PORT [tls CERT KEY] | node echo.ts client|session HOST:PORT [tls CERT]\n';
+const [role, where, tlsWord, ...files] = process.argv.slice(2);
+const tlsFiles = tlsWord === 'tls' ? files : undefined;
+const tlsOk = tlsWord === undefined || (tlsWord === 'tls' && files.length === (role === 'server' ? 2 : 1));
+if (!where || !tlsOk) {
+  process.stderr.write(USAGE);
+  process.exit(2);
+}
+if (role === 'server') serve(where, tlsFiles);
+else if (role === 'client') await runClient(where, tlsFiles);
+else if (role === 'session') await runSession(where, tlsFiles);
 else {
-  process.stderr.write('usage: node echo.ts server PORT | node echo.ts client HOST:PORT\n');
+  process.stderr.write(USAGE);
   process.exit(2);
 }
