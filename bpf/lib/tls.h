@@ -94,8 +94,9 @@ hp_tls_remember(const struct hp_tls_key *key, struct hp_conn_state *st, __u8 sou
 	return st;
 }
 
-/* The connection of this call's SSL*, or NULL (then: the fallback). */
-static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, const struct hp_tls_call *call)
+/* The connection of this call's SSL*, or NULL (then: the fallback).
+ * *learned: the pair was found by this call (1 or 3), not known before. */
+static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, const struct hp_tls_call *call, bool *learned)
 {
 	__u32 tgid = pid_tgid >> 32;
 	struct hp_tls_key key = { .tgid = tgid, .ssl = call->ssl };
@@ -103,6 +104,7 @@ static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, cons
 	struct hp_tls_last_read *lr;
 	struct hp_conn_state *st;
 
+	*learned = true;
 	if (call->fd >= 0) {
 		st = hp_tls_conn(tgid, call->fd, 0, true);
 		return st ? hp_tls_remember(&key, st, HP_TLS_FD_NESTED) : NULL;
@@ -110,8 +112,10 @@ static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, cons
 	known = bpf_map_lookup_elem(&hp_tls_fds, &key);
 	if (known) {
 		st = hp_tls_conn(tgid, known->fd, known->gen, false);
-		if (st)
+		if (st) {
+			*learned = false;
 			return st;
+		}
 		bpf_map_delete_elem(&hp_tls_fds, &key); /* closed, or fd reused */
 	}
 	if (call->dir == HP_DIR_EGRESS)
@@ -217,6 +221,21 @@ static __always_inline void hp_tls_claim_held(const struct hp_config *cfg, __u64
 	}
 }
 
+/* The thread's held write of this SSL*, if any, sent now on st: the
+ * SSL*'s socket was learned before a socket write claimed it. */
+static __always_inline void hp_tls_flush_held(const struct hp_config *cfg, __u64 pid_tgid, __u64 ssl, struct hp_conn_state *st)
+{
+	struct hp_data_scratch *held = bpf_map_lookup_elem(&hp_tls_held_writes, &pid_tgid);
+
+	if (!cfg || !held || held->ev.conn.gen != ssl)
+		return;
+	if (bpf_ktime_get_ns() - held->ev.hdr.ts_ns <= HP_TLS_PENDING_WRITE_NS)
+		hp_tls_claim_held(cfg, pid_tgid, st, held);
+	else
+		hp_count(HP_CTR_TLS_UNKEYED, 1);
+	bpf_map_delete_elem(&hp_tls_held_writes, &pid_tgid);
+}
+
 /* sp: the stack pointer at entry; via: enum hp_tls_call_via. */
 static __always_inline int hp_tls_enter_via(__u64 ssl, __u64 buf, __u64 size_ptr, __u8 dir, __u64 sp, __u8 via)
 {
@@ -256,6 +275,7 @@ static __always_inline int hp_tls_exit_via(long ret, bool ex, __u8 via, __u64 sp
 	struct hp_data_ctx c = {};
 	struct hp_tls_call call;
 	struct hp_conn_state *st;
+	bool learned = false;
 	__u64 bytes = 0;
 
 	if (!cp || cp->via != via || (via == HP_TLS_VIA_BIO && sp < cp->sp))
@@ -270,7 +290,11 @@ static __always_inline int hp_tls_exit_via(long ret, bool ex, __u8 via, __u64 sp
 		bytes = 0;
 	/* Resolved even without bytes: a handshake's SSL_read ties the SSL*
 	 * to its socket before the first plaintext. */
-	st = hp_tls_resolve(pid_tgid, &call);
+	st = hp_tls_resolve(pid_tgid, &call, &learned);
+	/* A write of this SSL* still held (3b) goes first: its bytes come
+	 * before any later write's in the stream. */
+	if (st && learned)
+		hp_tls_flush_held(cfg, pid_tgid, call.ssl, st);
 	if (call.dir == HP_DIR_INGRESS)
 		bpf_map_delete_elem(&hp_tls_last_reads, &pid_tgid);
 	if (st) {
