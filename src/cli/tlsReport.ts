@@ -7,7 +7,7 @@
  * DWARF...) before installing anything.
  */
 import { existsSync } from 'node:fs';
-import { TlsAttacher, type TlsBinary } from '../source/bpf/tlsAttach.ts';
+import { strippedLibraryOf, TlsAttacher, type TlsBinary } from '../source/bpf/tlsAttach.ts';
 import { DryRunSensor } from '../source/bpf/dryRunSensor.ts';
 
 export interface TlsFileReport {
@@ -21,7 +21,7 @@ export interface TlsFileReport {
 function library(b: TlsBinary): string {
   if (b.kind === 'go') return `Go crypto/tls (${b.goVersion})${b.headerStacks?.length ? ` + HTTP/2 headers of ${b.headerStacks.join(', ')}` : ''}`;
   if (b.functions.some((f) => f.startsWith('rustls'))) return 'rustls';
-  return b.foundBy ? 'BoringSSL (stripped)' : 'OpenSSL API';
+  return b.foundBy ? `${strippedLibraryOf(b.foundBy)} (stripped)` : 'OpenSSL API';
 }
 
 /** Each file inspected as the sensor would. */

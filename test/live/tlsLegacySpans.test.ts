@@ -1,13 +1,17 @@
 /**
- * TLS plaintext from libssl.so.1.1 (OpenSSL 1.1.1, built into the cache by
- * test/peers/openssl11.sh: Debian 12 packages none). A C client on
- * SSL_write/SSL_read (test/helpers/tlsClient.c) linked with it talks to
- * Python's https server (libssl.so.3). The library sits in the cache, where
- * no library directory scan looks: the sensor finds it in the client's
- * mappings, at start (a client older than the sensor) or after the
- * client's exec.
+ * TLS plaintext from OpenSSL outside the system's libssl.so.3, through a C
+ * client on SSL_write/SSL_read (test/helpers/tlsClient.c) talking to
+ * Python's https server (libssl.so.3):
+ * - libssl.so.1.1 (OpenSSL 1.1.1, built into the cache by
+ *   test/peers/openssl11.sh: Debian 12 packages none). The library sits in
+ *   the cache, where no library directory scan looks: the sensor finds it
+ *   in the client's mappings, at start (a client older than the sensor) or
+ *   after the client's exec;
+ * - OpenSSL 3 linked in statically (Debian's libssl.a) and stripped: the
+ *   sensor finds its functions by their code (opensslFunctions.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +24,7 @@ import { CLIENT, expectNested, pairUp } from '../support/spanPairs.ts';
 import { freePort, run, type Server } from '../support/peers.ts';
 import { pythonHttpsAnswer, selfSigned, startPythonHttps } from '../support/pythonHttps.ts';
 import { openSsl11, type OpenSsl11 } from '../support/openssl11.ts';
+import { projectRoot } from '../../src/native/addon.ts';
 
 const skipReason = bpfUnavailableReason();
 
@@ -35,13 +40,13 @@ interface ClientOutput {
   library: string;
 }
 
-/** The uprobes on this libssl.so.1.1, once the sensor has attached them (rescans follow an exec for 1.5 s). */
-async function attachedTo(source: BpfSource, libssl: string, timeoutMs = 5000) {
+/** The uprobes on this binary, once the sensor has attached them (rescans follow an exec for 1.5 s). */
+async function attachedTo(source: BpfSource, binary: string, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const found = source.tls().attached.find((b) => b.path === libssl);
+    const found = source.tls().attached.find((b) => b.path === binary);
     if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no uprobes on ${libssl} after ${timeoutMs} ms: ${source.tls().summary}`);
+    if (Date.now() > deadline) throw new Error(`no uprobes on ${binary} after ${timeoutMs} ms: ${source.tls().summary}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -139,6 +144,58 @@ describe.skipIf(skipReason)('TLS spans from libssl.so.1.1 (OpenSSL 1.1.1)', () =
       for (const [i, req] of REQUESTS.entries()) expectClientSpan(spans[i]!, req, port);
     } finally {
       await live?.close();
+    }
+  });
+});
+
+describe.skipIf(skipReason)('TLS spans from a stripped program with OpenSSL 3 linked in statically', () => {
+  let dir: string;
+  let client: string;
+  let server: Server;
+  let port: number;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'hp-tls-static-'));
+    client = path.join(dir, 'tls-client-static');
+    execFileSync('cc', ['-O2', '-Wall', '-static', '-s', '-o', client, path.join(projectRoot, 'test/helpers/tlsClient.c'), '-lssl', '-lcrypto', '-lpthread'],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    port = await freePort();
+    server = await startPythonHttps(port, selfSigned(dir));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a client started after the sensor: its functions found by their code after its exec, nested spans', async () => {
+    const live = new LiveSpans({ ports: [port], tls: true });
+    try {
+      let binary: TlsBinary | Error | undefined;
+      const run1 = await run(client, [String(port), '--wait', ...REQUESTS.map((r) => r.path)], {
+        waitFor: 'ready',
+        input: 'go\n',
+        beforeInput: async () => {
+          binary = await attachedTo(live.source, client).catch((err: Error) => err);
+        },
+      });
+      expect(run1.code, run1.stderr).toBe(0);
+      if (binary instanceof Error) throw binary;
+      expect(binary).toMatchObject({ kind: 'executable', functions: ['SSL_write', 'SSL_read', 'SSL_write_ex', 'SSL_read_ex'], foundBy: 'stripped OpenSSL 3, functions found by the names their errors record' });
+      const out = JSON.parse(run1.stdout.split('\n').find((l) => l.startsWith('{'))!) as ClientOutput;
+      expect(out.library).toMatch(/^OpenSSL 3\./);
+      expect(out.statuses).toEqual(REQUESTS.map((r) => pythonHttpsAnswer('GET', r.path).status));
+      await live.until((s) => s.length >= 2 * REQUESTS.length, `${REQUESTS.length} client and ${REQUESTS.length} server spans`);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(live.spans).toHaveLength(2 * REQUESTS.length);
+      const pairs = pairUp(live.spans, run1.pid, server.pid);
+      expect(pairs.map(({ server: s }) => [s.name, s.attributes['http.response.status_code']])).toEqual(
+        REQUESTS.map((r) => [r.name, pythonHttpsAnswer('GET', r.path).status]),
+      );
+      pairs.forEach(expectNested);
+      for (const [i, req] of REQUESTS.entries()) expectClientSpan(pairs[i]!.client, req, port);
+      expect(live.pipeline.stats().parsers.http1?.invalidBytes).toBe(0);
+    } finally {
+      await live.close();
     }
   });
 });

@@ -28,17 +28,9 @@
  * Function bounds come from .eh_frame (ehFrame.ts); the code is decoded
  * with iced-x86, as the Go return sites are (golang/returnSites.ts).
  */
-import { createRequire } from 'node:module';
 import { EM_X86_64, type ElfFile } from './elfFile.ts';
 import { functionRanges, type FunctionRange } from './ehFrame.ts';
-
-type Iced = typeof import('iced-x86');
-let iced: Iced | undefined;
-
-function decoderModule(): Iced {
-  iced ??= createRequire(import.meta.url)('iced-x86') as Iced;
-  return iced;
-}
+import { codeSections, decoderModule, leaSites } from './x86Sites.ts';
 
 /** ERR_LIB_SSL (include/openssl/err.h). */
 const ERR_LIB_SSL = 16;
@@ -116,21 +108,6 @@ function fileNameStrings(f: ElfFile): Set<number> {
   return out;
 }
 
-/**
- * Addresses of RIP-relative LEAs (REX.W 8D /r, mod 00 r/m 101) whose target
- * is one of `targets`: a byte scan, exact enough because the target must match.
- */
-function leaSites(code: Buffer, vaddr: number, targets: ReadonlySet<number>): number[] {
-  const out: number[] = [];
-  for (let at = code.indexOf(0x8d, 1); at >= 0 && at + 6 <= code.length; at = code.indexOf(0x8d, at + 1)) {
-    const rex = code[at - 1]!;
-    if ((rex & 0xf8) !== 0x48 || (code[at + 1]! & 0xc7) !== 0x05) continue;
-    const next = vaddr + at + 6;
-    if (targets.has(next + code.readInt32LE(at + 2))) out.push(vaddr + at - 1);
-  }
-  return out;
-}
-
 /** Decodes one function: its ssl_lib.cc error reasons, direct callees, and whether it returns. */
 function describeFunction(f: ElfFile, range: FunctionRange, strings: ReadonlySet<number>): ErrorSiteFunction {
   const { Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register } = decoderModule();
@@ -185,10 +162,9 @@ export function errorSiteFunctions(f: ElfFile): { ok: true; value: ErrorSiteFunc
   const ranges = functionRanges(f);
   if (!ranges.ok) return { ok: false, error: `no function bounds: ${ranges.error}` };
   const starts = new Map<number, FunctionRange>();
-  for (const s of f.sections) {
-    if (!(s.flags & 0x4) || s.type === 8) continue; // SHF_EXECINSTR, not NOBITS
-    for (const site of leaSites(f.read(s.offset, s.size), s.addr, strings)) {
-      const range = ranges.value.containing(site);
+  for (const { code, vaddr } of codeSections(f)) {
+    for (const site of leaSites(code, vaddr, strings)) {
+      const range = ranges.value.containing(site.at);
       if (range) starts.set(range.start, range);
     }
   }

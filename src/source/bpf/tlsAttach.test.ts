@@ -19,6 +19,8 @@ import { goPeerBinaries, httpsServerArgs, type GoPeerBinaries } from '../../../t
 import { preparedPeerPaths } from '../../../test/support/grpcPeers.ts';
 import { withElf } from './elfFile.ts';
 import { findBoringSslFunctions } from './boringsslFunctions.ts';
+import { findOpensslFunctions } from './opensslFunctions.ts';
+import { openSsl11 } from '../../../test/support/openssl11.ts';
 
 type Call =
   | { op: 'layout'; index: number; layout: GoTlsBinaryLayout | null }
@@ -366,19 +368,51 @@ describe('TlsAttacher on binaries that carry a TLS library without its symbols',
     return { attacher, sensor, lines, pid: child.pid!, stop: () => { attacher.close(); child.kill(); } };
   }
 
-  it('a stripped executable with OpenSSL linked in: named as not traced, with the reason, nothing probed', async () => {
+  const STATIC_PROGRAM = '#include <openssl/ssl.h>\n#include <stdio.h>\n#include <unistd.h>\nint main(void) {\n  SSL_CTX *c = SSL_CTX_new(TLS_method());\n  SSL *s = SSL_new(c);\n  printf("ready %d\\n", SSL_write(s, "x", 1)); fflush(stdout);\n  pause();\n  return 0;\n}\n';
+
+  it('a stripped executable with OpenSSL 3 linked in: its four functions probed where their code puts them, and logged', async () => {
     const src = path.join(dir, 'static.c');
     const exe = path.join(dir, 'static-openssl');
-    await writeFile(src, '#include <openssl/ssl.h>\n#include <stdio.h>\n#include <unistd.h>\nint main(void) {\n  SSL_CTX *c = SSL_CTX_new(TLS_method());\n  SSL *s = SSL_new(c);\n  printf("ready %d\\n", SSL_write(s, "x", 1)); fflush(stdout);\n  pause();\n  return 0;\n}\n');
+    await writeFile(src, STATIC_PROGRAM);
     execFileSync('cc', [src, '-static', '-s', '-o', exe, '-lssl', '-lcrypto', '-lpthread'], { stdio: ['ignore', 'ignore', 'pipe'] });
     const run = await attachTo(exe, [], 'ready');
     try {
-      expect(run.attacher.skipped()).toEqual([{ path: `${exe} (pid ${run.pid})`, reason: 'carries OpenSSL but no SSL_read/SSL_write symbol (stripped): its TLS traffic is not traced' }]);
-      expect(run.sensor.attaches()).toEqual([]);
+      expect(run.attacher.skipped()).toEqual([]);
+      expect(run.attacher.attached()).toMatchObject([{ path: exe, kind: 'executable', functions: ['SSL_write', 'SSL_read', 'SSL_write_ex', 'SSL_read_ex'], foundBy: 'stripped OpenSSL 3, functions found by the names their errors record' }]);
+      const found = withElf(exe, (f) => {
+        const r = findOpensslFunctions(f);
+        return r.ok ? Object.fromEntries([...r.value.addresses].map(([n, a]) => [n, f.fileOffset(a)])) : {};
+      });
+      const at = found.ok ? found.value : {};
+      expect(run.sensor.attaches().map((a) => [a.program, a.offset, a.retprobe ?? false])).toEqual([
+        ['hp_up_ssl_write', at.SSL_write, false], ['hp_urp_ssl', at.SSL_write, true], ['hp_up_ssl_read', at.SSL_read, false], ['hp_urp_ssl', at.SSL_read, true],
+        ['hp_up_ssl_write_ex', at.SSL_write_ex, false], ['hp_urp_ssl_ex', at.SSL_write_ex, true], ['hp_up_ssl_read_ex', at.SSL_read_ex, false], ['hp_urp_ssl_ex', at.SSL_read_ex, true],
+      ]);
+      expect(run.lines.some((l) => l.includes(exe) && l.includes('(stripped OpenSSL 3, functions found by the names their errors record)'))).toBe(true);
+      expect(run.attacher.summary()).toContain(`${exe} (stripped OpenSSL, by error-site names)`);
     } finally {
       run.stop();
     }
   });
+
+  it('a stripped executable with OpenSSL 1.1 linked in: named as not traced, with the reason, nothing probed', async () => {
+    const ssl11 = await openSsl11();
+    const src = path.join(dir, 'static11.c');
+    const exe = path.join(dir, 'static-openssl11');
+    await writeFile(src, STATIC_PROGRAM);
+    execFileSync('cc', ['-static', '-s', `-I${path.join(ssl11.prefix, 'include')}`, '-o', exe, src,
+      path.join(ssl11.prefix, 'lib/libssl.a'), path.join(ssl11.prefix, 'lib/libcrypto.a'), '-lpthread', '-ldl'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const run = await attachTo(exe, [], 'ready');
+    try {
+      expect(run.attacher.skipped()).toEqual([{
+        path: `${exe} (pid ${run.pid})`,
+        reason: 'carries OpenSSL 1 but no SSL_read/SSL_write symbol (stripped): its TLS traffic is not traced',
+      }]);
+      expect(run.sensor.attaches()).toEqual([]);
+    } finally {
+      run.stop();
+    }
+  }, 900_000);
 
   it('grpcio\'s wheel (stripped BoringSSL): SSL_write and SSL_read probed where their fingerprints put them, and logged', async () => {
     const python = (await preparedPeerPaths()).get('python')!;

@@ -10,8 +10,9 @@
  * covers every process that maps it, so each binary (device + inode) is
  * inspected and attached once. A binary that carries a TLS library but not
  * its symbols (stripped) is reported, not skipped silently; a stripped
- * BoringSSL (grpcio's wheels) has its SSL_read/SSL_write found by their
- * code instead (boringsslFunctions.ts), or is reported with why not.
+ * BoringSSL (grpcio's wheels) or static OpenSSL 3 has its SSL_read and
+ * SSL_write found by their code instead (boringsslFunctions.ts,
+ * opensslFunctions.ts), or is reported with why not.
  *
  * Go executables get uprobes on crypto/tls.(*Conn).Read and Write: at the
  * entry and at each return instruction (src/source/golang/ finds them and
@@ -26,8 +27,9 @@ import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import path from 'node:path';
 import { findFunctions, findRustlsFunctions, tlsLibraryMark, type ElfFunctions } from './elfSymbols.ts';
-import { withElf } from './elfFile.ts';
+import { withElf, type ElfFile } from './elfFile.ts';
 import { findBoringSslFunctions } from './boringsslFunctions.ts';
+import { findOpensslFunctions } from './opensslFunctions.ts';
 import { LIBCRYPTO, probeSslBio } from './sslBio.ts';
 import { Enums } from './eventLayout.ts';
 import {
@@ -61,7 +63,11 @@ export interface TlsBinary {
   readonly headerFunctions?: readonly string[];
   /** Go binaries: the HTTP/2 stacks those belong to. */
   readonly headerStacks?: ReadonlyArray<'grpc-go' | 'net/http'>;
-  /** A stripped BoringSSL: its functions were found by their error-site fingerprints (boringsslFunctions.ts), and how. */
+  /**
+   * A stripped BoringSSL or OpenSSL 3: its functions were found by their
+   * code (boringsslFunctions.ts, opensslFunctions.ts), and how; starts with
+   * "stripped BoringSSL" or "stripped OpenSSL".
+   */
   readonly foundBy?: string;
 }
 
@@ -119,8 +125,8 @@ interface Inspection {
   functions?: ElfFunctions;
   error?: string;
   mark?: string;
-  /** A stripped BoringSSL: SSL_read/SSL_write's file offsets from their fingerprints, or why not. */
-  fingerprinted?: { offsets: ReadonlyMap<string, number>; how: string } | { error: string };
+  /** A stripped BoringSSL or OpenSSL 3: its functions' file offsets found by their code, and how (foundBy), or why not. */
+  fingerprinted?: { offsets: ReadonlyMap<string, number>; foundBy: string } | { error: string };
   /** rustls linked in (Rust programs): its functions by name, and whether there is a symbol table to find them in. */
   rustls?: { offsets: ReadonlyMap<string, number>; hasSymtab: boolean };
 }
@@ -200,7 +206,9 @@ function inspect(file: string, identity: string, size: number, kind: TlsBinary['
   const out: Inspection = r.ok ? { functions: r.value } : { error: r.error };
   if (r.ok && (kind === 'executable' || kind === 'library') && r.value.offsets.size === 0 && r.value.imported.size === 0 && size <= MAX_MARK_SCAN_FILE) {
     out.mark = tlsLibraryMark(file);
-    if (out.mark === 'BoringSSL') out.fingerprinted = fingerprint(file);
+    if (out.mark === 'BoringSSL') out.fingerprinted = fingerprintBoringSsl(file);
+    // OpenSSL 1.x records its error functions as numbers: nothing to find them by.
+    if (out.mark === 'OpenSSL' || out.mark === 'OpenSSL 3') out.fingerprinted = fingerprintOpenssl(file);
     if (out.mark === 'rustls') {
       const rustls = findRustlsFunctions(file);
       out.rustls = rustls.ok ? rustls.value : { offsets: new Map(), hasSymtab: false };
@@ -211,17 +219,40 @@ function inspect(file: string, identity: string, size: number, kind: TlsBinary['
   return out;
 }
 
-/** SSL_read and SSL_write of a stripped BoringSSL, as file offsets, from their code. */
-function fingerprint(file: string): Inspection['fingerprinted'] {
+/** Functions at virtual addresses, as file offsets for their uprobes. */
+function fileOffsets(f: ElfFile, addresses: ReadonlyMap<string, number>, foundBy: string): Inspection['fingerprinted'] {
+  const offsets = new Map<string, number>();
+  for (const [name, vaddr] of addresses) {
+    const offset = f.fileOffset(vaddr);
+    if (offset === undefined) return { error: 'the functions found are outside the executable segments' };
+    offsets.set(name, offset);
+  }
+  return { offsets, foundBy };
+}
+
+/** SSL_read and SSL_write of a stripped BoringSSL, from their code. */
+function fingerprintBoringSsl(file: string): Inspection['fingerprinted'] {
   const r = withElf(file, (f) => {
     const found = findBoringSslFunctions(f);
     if (!found.ok) return { error: found.error };
-    const read = f.fileOffset(found.value.SSL_read);
-    const write = f.fileOffset(found.value.SSL_write);
-    if (read === undefined || write === undefined) return { error: 'the functions found are outside the executable segments' };
-    return { offsets: new Map([['SSL_read', read], ['SSL_write', write]]), how: found.value.how };
+    const addresses = new Map([['SSL_read', found.value.SSL_read], ['SSL_write', found.value.SSL_write]]);
+    return fileOffsets(f, addresses, `stripped BoringSSL, functions found by their error sites: ${found.value.how}`);
   });
   return r.ok ? r.value : { error: r.error };
+}
+
+/** SSL_read, SSL_write and their _ex forms of a stripped static OpenSSL 3, from their code. */
+function fingerprintOpenssl(file: string): Inspection['fingerprinted'] {
+  const r = withElf(file, (f) => {
+    const found = findOpensslFunctions(f);
+    return found.ok ? fileOffsets(f, found.value.addresses, `stripped OpenSSL 3, functions found ${found.value.how}`) : { error: found.error };
+  });
+  return r.ok ? r.value : { error: r.error };
+}
+
+/** Which stripped library a binary's probes were found in, from its foundBy. */
+export function strippedLibraryOf(foundBy: string): 'BoringSSL' | 'OpenSSL' {
+  return foundBy.startsWith('stripped OpenSSL') ? 'OpenSSL' : 'BoringSSL';
 }
 
 function tryRead(file: string): string | undefined {
@@ -304,7 +335,7 @@ export class TlsAttacher {
   /** One line for the startup log: how many binaries, which. */
   summary(): string {
     const paths = this.binaries.map((b) => (b.kind === 'go' ? `${b.path} (Go crypto/tls${b.headerStacks ? ` + ${b.headerStacks.join(', ')} headers` : ''}, ${b.goVersion})` :
-      b.kind === 'libcrypto' ? `${b.path} (SSL BIO)` : b.foundBy ? `${b.path} (stripped BoringSSL, by fingerprint)` : b.path));
+      b.kind === 'libcrypto' ? `${b.path} (SSL BIO)` : b.foundBy ? `${b.path} (stripped ${strippedLibraryOf(b.foundBy)}, ${strippedLibraryOf(b.foundBy) === 'OpenSSL' ? 'by error-site names' : 'by fingerprint'})` : b.path));
     return `TLS uprobes on ${paths.length} binar${paths.length === 1 ? 'y' : 'ies'}${paths.length ? `: ${paths.join(', ')}` : ''}` +
       (this.skips.length ? `; ${this.skips.length} not traced (see above)` : '');
   }
@@ -497,7 +528,7 @@ export class TlsAttacher {
           ? 'carries rustls but none of the functions the sensor probes (a rustls it does not know): its TLS traffic is not traced'
           : 'carries rustls but no symbol table (stripped): its TLS traffic is not traced; keep symbols (Cargo\'s strip = false, the default) to trace it');
       } else if (found.fingerprinted && 'offsets' in found.fingerprinted) {
-        this.attach(shownPath, openedAs, kind, where, found.fingerprinted.offsets, use, `stripped BoringSSL, functions found by their error sites: ${found.fingerprinted.how}`);
+        this.attach(shownPath, openedAs, kind, where, found.fingerprinted.offsets, use, found.fingerprinted.foundBy);
       } else if (found.mark) {
         const why = found.fingerprinted ? `, and its functions were not recognised (${found.fingerprinted.error})` : '';
         this.skip(where, `carries ${found.mark} but no SSL_read/SSL_write symbol (stripped)${why}: its TLS traffic is not traced`);
