@@ -15,12 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Span } from '../../src/spans/span.ts';
-import { HEADERS_MISSING } from '../../src/protocols/http2/exchangeMapping.ts';
-import { byStart, callsOf as calls, expectHttp2PlaintextOnly as expectPlaintextOnly, SCRIPTED_CALLS as SCRIPTED } from '../support/grpcTlsCalls.ts';
+import { expectCallsOnChannelOpenedBefore, expectScriptedCallsAtBothEnds } from '../support/grpcTlsCalls.ts';
 import { bpfUnavailableReason } from '../support/privileges.ts';
 import { LiveSpans } from '../support/liveSpans.ts';
-import { CLIENT, SERVER } from '../support/spanPairs.ts';
 import { freePort, run, startServer, type Server } from '../support/peers.ts';
 import { peersDir, preparedPeerPaths } from '../support/grpcPeers.ts';
 import { goPeerBinaries, HttpsClient } from '../support/goPeers.ts';
@@ -81,20 +78,7 @@ describe.skipIf(skipReason).each(RELEASES)('gRPC over TLS through the stripped B
       const r = client === 'python'
         ? await run(python, [ECHO, 'client', target, 'tls', cert.cert])
         : await run((await goPeerBinaries()).go, ['client', target, 'tls']);
-      expect(r.code, r.stderr).toBe(0);
-      const summary = JSON.parse(r.stdout) as { calls: Array<{ method: string; code: number }> };
-      expect(summary.calls.map((c) => [c.method, c.code])).toEqual(SCRIPTED.map((c) => [c[2], c[3]]));
-      await live.until((s) => s.length >= 2 * SCRIPTED.length, `${SCRIPTED.length} client and ${SCRIPTED.length} server spans`);
-      await new Promise((resolve) => setTimeout(resolve, 300)); // nothing more should come
-      expect(calls(live.spans, r.pid, CLIENT)).toEqual(SCRIPTED);
-      expect(calls(live.spans, server.pid, SERVER)).toEqual(SCRIPTED);
-      expect(live.spans).toHaveLength(2 * SCRIPTED.length);
-      // Keyed by the socket: addresses and ports are the connection's.
-      for (const s of live.spans.filter((x) => x.kind === SERVER)) expect(s.attributes['server.port'], s.name).toBe(port);
-      // A client errs on NOT_FOUND, a server does not (OpenTelemetry's gRPC conventions).
-      const fail = live.spans.filter((s) => s.attributes['rpc.grpc.status_code'] === 5).sort((a, b) => a.kind - b.kind);
-      expect(fail.map((s) => [s.kind, s.status])).toEqual([[SERVER, { code: 0 }], [CLIENT, { code: 2, message: 'no such echo' }]]);
-      expectPlaintextOnly(live);
+      await expectScriptedCallsAtBothEnds(live, r, server.pid, port);
     } finally {
       await live.close();
       await holder?.stop();
@@ -105,30 +89,6 @@ describe.skipIf(skipReason).each(RELEASES)('gRPC over TLS through the stripped B
   if (all) it('a channel opened before the sensor: later calls are spanned at both ends, marked as missing headers', async () => {
     // grpcio has no header probes: HPACK entries made before the sensor stay unknown.
     const session = new HttpsClient(python, '', 'h2', [ECHO, 'session', `127.0.0.1:${port}`, 'tls', cert.cert]);
-    let live: LiveSpans | undefined;
-    try {
-      expect(JSON.parse(await session.send('Unary before'))).toMatchObject({ method: 'Unary', code: 0 });
-      live = new LiveSpans({ ports: [port], tls: true });
-      // Picked up mid-stream, the connection is taken for HTTP/2 only after
-      // 4 KiB (TrackerLimits.inferenceBytes): the first call carries that much.
-      const after = [`Unary ${'x'.repeat(5000)}`, 'Fail 5:no such echo', 'Unary after'];
-      const answers = [];
-      for (const c of after) answers.push(JSON.parse(await session.send(c)) as { method: string; code: number });
-      expect(answers.map((a) => [a.method, a.code])).toEqual([['Unary', 0], ['Fail', 5], ['Unary', 0]]);
-      // The last two calls, at both ends: what the wire still says (body sizes), and the mark.
-      const last = (s: Span[], kind: number, pid: number) => s.filter((x) => x.kind === kind && x.resource['process.pid'] === pid).sort(byStart).slice(-2);
-      await live.until((s) => last(s, CLIENT, session.pid).length === 2 && last(s, SERVER, server.pid).length === 2, 'the last two calls at both ends');
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      for (const [kind, pid] of [[CLIENT, session.pid], [SERVER, server.pid]] as const) {
-        const [fail, unary] = last(live.spans, kind, pid);
-        expect([fail!.attributes['http.request.body.size'], fail!.attributes['http.response.body.size']]).toEqual([5 + 'no such echo'.length + 2, 0]);
-        expect([unary!.attributes['http.request.body.size'], unary!.attributes['http.response.body.size']]).toEqual([5 + 'after'.length, 5 + 'after'.length]);
-        for (const s of [fail!, unary!]) expect(s.attributes[HEADERS_MISSING], s.name).toBe(true);
-      }
-      expectPlaintextOnly(live);
-    } finally {
-      await session.end();
-      await live?.close();
-    }
+    await expectCallsOnChannelOpenedBefore(session, port, server.pid);
   });
 });

@@ -21,7 +21,7 @@ import type { Span } from '../../src/spans/span.ts';
 import { bpfUnavailableReason } from '../support/privileges.ts';
 import { LiveSpans } from '../support/liveSpans.ts';
 import { CLIENT, expectNested, pairUp } from '../support/spanPairs.ts';
-import { freePort, run, type Server } from '../support/peers.ts';
+import { freePort, run, type RunResult, type Server } from '../support/peers.ts';
 import { pythonHttpsAnswer, selfSigned, startPythonHttps } from '../support/pythonHttps.ts';
 import { openSsl11, type OpenSsl11 } from '../support/openssl11.ts';
 import { projectRoot } from '../../src/native/addon.ts';
@@ -66,6 +66,23 @@ function expectClientSpan(span: Span, req: (typeof REQUESTS)[number], port: numb
   expect(span.status.code === 2, `${req.name} status`).toBe(answer.status >= 400);
 }
 
+/** The client ran REQUESTS on `library` against Python's https server: each has its nested client and server spans. */
+async function expectEveryRequestAtBothEnds(live: LiveSpans, client: RunResult, serverPid: number, port: number, library: RegExp): Promise<void> {
+  const out = JSON.parse(client.stdout.split('\n').find((l) => l.startsWith('{'))!) as ClientOutput;
+  expect(out.library).toMatch(library);
+  expect(out.statuses).toEqual(REQUESTS.map((r) => pythonHttpsAnswer('GET', r.path).status));
+  await live.until((s) => s.length >= 2 * REQUESTS.length, `${REQUESTS.length} client and ${REQUESTS.length} server spans`);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(live.spans).toHaveLength(2 * REQUESTS.length);
+  const pairs = pairUp(live.spans, client.pid, serverPid);
+  expect(pairs.map(({ server: s }) => [s.name, s.attributes['http.response.status_code']])).toEqual(
+    REQUESTS.map((r) => [r.name, pythonHttpsAnswer('GET', r.path).status]),
+  );
+  pairs.forEach(expectNested);
+  for (const [i, req] of REQUESTS.entries()) expectClientSpan(pairs[i]!.client, req, port);
+  expect(live.pipeline.stats().parsers.http1?.invalidBytes).toBe(0);
+}
+
 describe.skipIf(skipReason)('TLS spans from libssl.so.1.1 (OpenSSL 1.1.1)', () => {
   let ssl11: OpenSsl11;
   let libssl: string;
@@ -103,19 +120,7 @@ describe.skipIf(skipReason)('TLS spans from libssl.so.1.1 (OpenSSL 1.1.1)', () =
       if (binary instanceof Error) throw binary;
       expect(binary).toMatchObject({ kind: 'libssl', functions: ['SSL_write', 'SSL_read', 'SSL_write_ex', 'SSL_read_ex'] });
       expect(binary!.openedAs).toMatch(/^\/proc\/\d+\/root\//);
-      const out = JSON.parse(client.stdout.split('\n').find((l) => l.startsWith('{'))!) as ClientOutput;
-      expect(out.library).toMatch(/^OpenSSL 1\.1\.1/);
-      expect(out.statuses).toEqual(REQUESTS.map((r) => pythonHttpsAnswer('GET', r.path).status));
-      await live.until((s) => s.length >= 2 * REQUESTS.length, `${REQUESTS.length} client and ${REQUESTS.length} server spans`);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(live.spans).toHaveLength(2 * REQUESTS.length);
-      const pairs = pairUp(live.spans, client.pid, server.pid);
-      expect(pairs.map(({ server: s }) => [s.name, s.attributes['http.response.status_code']])).toEqual(
-        REQUESTS.map((r) => [r.name, pythonHttpsAnswer('GET', r.path).status]),
-      );
-      pairs.forEach(expectNested);
-      for (const [i, req] of REQUESTS.entries()) expectClientSpan(pairs[i]!.client, req, port);
-      expect(live.pipeline.stats().parsers.http1?.invalidBytes).toBe(0);
+      await expectEveryRequestAtBothEnds(live, client, server.pid, port, /^OpenSSL 1\.1\.1/);
     } finally {
       await live.close();
     }
@@ -181,19 +186,7 @@ describe.skipIf(skipReason)('TLS spans from a stripped program with OpenSSL 3 li
       expect(run1.code, run1.stderr).toBe(0);
       if (binary instanceof Error) throw binary;
       expect(binary).toMatchObject({ kind: 'executable', functions: ['SSL_write', 'SSL_read', 'SSL_write_ex', 'SSL_read_ex'], foundBy: 'stripped OpenSSL 3, functions found by the names their errors record' });
-      const out = JSON.parse(run1.stdout.split('\n').find((l) => l.startsWith('{'))!) as ClientOutput;
-      expect(out.library).toMatch(/^OpenSSL 3\./);
-      expect(out.statuses).toEqual(REQUESTS.map((r) => pythonHttpsAnswer('GET', r.path).status));
-      await live.until((s) => s.length >= 2 * REQUESTS.length, `${REQUESTS.length} client and ${REQUESTS.length} server spans`);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(live.spans).toHaveLength(2 * REQUESTS.length);
-      const pairs = pairUp(live.spans, run1.pid, server.pid);
-      expect(pairs.map(({ server: s }) => [s.name, s.attributes['http.response.status_code']])).toEqual(
-        REQUESTS.map((r) => [r.name, pythonHttpsAnswer('GET', r.path).status]),
-      );
-      pairs.forEach(expectNested);
-      for (const [i, req] of REQUESTS.entries()) expectClientSpan(pairs[i]!.client, req, port);
-      expect(live.pipeline.stats().parsers.http1?.invalidBytes).toBe(0);
+      await expectEveryRequestAtBothEnds(live, run1, server.pid, port, /^OpenSSL 3\./);
     } finally {
       await live.close();
     }

@@ -42,8 +42,6 @@ type Name = (typeof NAMES)[number];
 /** Where OpenSSL 3.2+ keeps its QUIC API, which it links in with SSL_write. */
 const QUIC_SOURCE = Buffer.from('ssl/quic/quic_impl.c\0', 'latin1');
 
-const hex = (n: number) => `0x${n.toString(16)}`;
-
 function rodataSections(f: ElfFile): Array<{ bytes: Buffer; addr: number }> {
   return f.sections.filter((s) => s.name === '.rodata' || s.name.startsWith('.rodata.')).map((s) => ({ bytes: f.read(s.offset, s.size), addr: s.addr }));
 }
