@@ -359,8 +359,11 @@ int hp_proc_exit(struct bpf_raw_tracepoint_args *ctx)
 	bpf_map_delete_elem(&hp_pending, &pid_tgid);
 	bpf_map_delete_elem(&hp_tls_calls, &pid_tgid);
 	bpf_map_delete_elem(&hp_tls_last_reads, &pid_tgid);
-	bpf_map_delete_elem(&hp_tls_pending_writes, &pid_tgid);
-	bpf_map_delete_elem(&hp_tls_held_writes, &pid_tgid);
+	/* A TLS write still waiting for its socket write is lost: counted. */
+	if (!bpf_map_delete_elem(&hp_tls_pending_writes, &pid_tgid))
+		hp_count(HP_CTR_TLS_UNKEYED, 1);
+	if (!bpf_map_delete_elem(&hp_tls_held_writes, &pid_tgid))
+		hp_count(HP_CTR_TLS_UNKEYED, 1);
 	bpf_map_delete_elem(&hp_tls_chunks, &pid_tgid);
 	/* Fires per thread: only the thread group's leader ends the process. */
 	if ((__u32)pid_tgid != pid_tgid >> 32)

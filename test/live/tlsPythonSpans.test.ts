@@ -12,7 +12,7 @@ import { bpfUnavailableReason } from '../support/privileges.ts';
 import { LiveSpans } from '../support/liveSpans.ts';
 import { CLIENT, SERVER, expectNested, pairUp } from '../support/spanPairs.ts';
 import { freePort, run, type Server } from '../support/peers.ts';
-import { pythonHttpsAnswer, pythonHttpsClientArgs, selfSigned, startPythonHttps } from '../support/pythonHttps.ts';
+import { pythonHttpsAnswer, pythonHttpsClientArgs, pythonHttpsScript, selfSigned, startPythonHttps } from '../support/pythonHttps.ts';
 import { HTTPS_EXCHANGES as EXCHANGES, expectHttpsExchange as expectExchange, type HttpsExchange as Exchange } from '../support/httpsExchanges.ts';
 
 const skipReason = bpfUnavailableReason();
@@ -91,6 +91,28 @@ describe.skipIf(skipReason)('TLS spans from Python\'s ssl module (libssl.so.3 th
       expect(new Set(pairs.map(({ server: s }) => s.attributes['client.port'])).size).toBe(1);
       expect(live.pipeline.stats().parsers.http1?.orphanResponses).toBe(0);
       expectPlaintextOnly(live);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('a write over memory BIOs that its thread never sends is counted when the thread ends, and sent nowhere', async () => {
+    // The thread encrypts a request (SSL_write into the BIO: held for the
+    // thread's next TLS socket write, bpf/lib/tls.h 3b) and ends without
+    // writing the socket. tlsUnkeyed is host-wide: other TLS programs may
+    // add to it, never take from it.
+    const script = ['import sys, threading', `sys.path.insert(0, ${JSON.stringify(path.dirname(pythonHttpsScript))})`, 'import https',
+      `c = https.BioConnection(${port})`, 't = threading.Thread(target=c.tls.write, args=(b"GET /never HTTP/1.1\\r\\n\\r\\n",))',
+      't.start()', 't.join()', 'print("written", flush=True)'].join('\n');
+    const live = new LiveSpans({ ports: [port], tls: true });
+    try {
+      const before = live.source.kernelCounters().tlsUnkeyed;
+      const r = await run('python3', ['-c', script]);
+      expect(r.stdout.trim(), r.stderr).toBe('written');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(live.source.kernelCounters().tlsUnkeyed - before).toBeGreaterThanOrEqual(1n);
+      expect(live.spans).toEqual([]);
+      expect(live.pipeline.stats().parsers.http1?.invalidBytes ?? 0).toBe(0);
     } finally {
       await live.close();
     }
