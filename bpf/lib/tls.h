@@ -95,7 +95,9 @@ hp_tls_remember(const struct hp_tls_key *key, struct hp_conn_state *st, __u8 sou
 }
 
 /* The connection of this call's SSL*, or NULL (then: the fallback).
- * *learned: the pair was found by this call (1 or 3), not known before. */
+ * *learned: a read found the pair by the thread's last read (3), the one
+ * way an SSL* with a write still held (3b) learns its socket first; not
+ * set for 1, which every call of a socket-BIO stack takes. */
 static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, const struct hp_tls_call *call, bool *learned)
 {
 	__u32 tgid = pid_tgid >> 32;
@@ -104,7 +106,7 @@ static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, cons
 	struct hp_tls_last_read *lr;
 	struct hp_conn_state *st;
 
-	*learned = true;
+	*learned = false;
 	if (call->fd >= 0) {
 		st = hp_tls_conn(tgid, call->fd, 0, true);
 		return st ? hp_tls_remember(&key, st, HP_TLS_FD_NESTED) : NULL;
@@ -112,10 +114,8 @@ static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, cons
 	known = bpf_map_lookup_elem(&hp_tls_fds, &key);
 	if (known) {
 		st = hp_tls_conn(tgid, known->fd, known->gen, false);
-		if (st) {
-			*learned = false;
+		if (st)
 			return st;
-		}
 		bpf_map_delete_elem(&hp_tls_fds, &key); /* closed, or fd reused */
 	}
 	if (call->dir == HP_DIR_EGRESS)
@@ -128,6 +128,7 @@ static __always_inline struct hp_conn_state *hp_tls_resolve(__u64 pid_tgid, cons
 	 * (lib/io.h): only one that looked like TLS records counts here. */
 	if (!st || st->tls == HP_TLS_NONE)
 		return NULL;
+	*learned = true;
 	return hp_tls_remember(&key, st, HP_TLS_FD_LAST_READ);
 }
 

@@ -96,6 +96,29 @@ describe.skipIf(skipReason)('TLS spans from Python\'s ssl module (libssl.so.3 th
     }
   });
 
+  it('a write over memory BIOs still held when a read ties its SSL* to the socket goes out before the next write', async () => {
+    // bio-split: the head is encrypted (held for the next socket write),
+    // the server's tickets are read (that SSL_read learns the socket), the
+    // body is encrypted (now keyed at once), then both are sent. The head
+    // must reach the stream first (bpf/lib/tls.h, hp_tls_flush_held).
+    const live = new LiveSpans({ ports: [port], tls: true });
+    try {
+      const client = await run('python3', [pythonHttpsScript, 'bio-split', String(port), 'POST:/orders:1000']);
+      expect(client.code, client.stderr).toBe(0);
+      expect((JSON.parse(client.stdout) as { statuses: number[] }).statuses).toEqual([201]);
+      await live.until((s) => s.length >= 2, 'a client and a server span');
+      await new Promise((r) => setTimeout(r, 300));
+      const pairs = pairUp(live.spans, client.pid, server.pid);
+      expect(pairs).toHaveLength(1);
+      const post = { method: 'POST', path: '/orders', body: 1000, name: 'POST /orders' };
+      expectExchange(pairs[0]!.client, post, CLIENT, port);
+      expectExchange(pairs[0]!.server, post, SERVER, port);
+      expectPlaintextOnly(live);
+    } finally {
+      await live.close();
+    }
+  });
+
   it('a write over memory BIOs that its thread never sends is counted when the thread ends, and sent nowhere', async () => {
     // The thread encrypts a request (SSL_write into the BIO: held for the
     // thread's next TLS socket write, bpf/lib/tls.h 3b) and ends without

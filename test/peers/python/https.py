@@ -18,6 +18,12 @@ sensor's TLS uprobes. Standard library only: any python3 runs it.
         two SSL_write calls before one socket write; the main thread reads
         and decrypts the answers (grpc core's pool threads do the same).
         Prints the same JSON line.
+    python https.py bio-split PORT METHOD:PATH:BODY_BYTES
+        One request over memory BIOs on one thread: the head is encrypted,
+        then the server's session tickets are read and decrypted, then the
+        body is encrypted, and only then is the ciphertext sent. (A read
+        ties the SSL* to its socket while the head waits to be sent.)
+        Prints the same JSON line.
 """
 import http.client
 import http.server
@@ -150,6 +156,24 @@ def bio_client(port, specs):
     print(json.dumps({"statuses": statuses, "bodies": bodies, "local_port": local_port}), flush=True)
 
 
+def bio_split(port, spec):
+    method, path, size = spec.split(":")
+    body = b"x" * int(size)
+    conn = BioConnection(port)
+    conn.tls.write(b"%s %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % (method.encode(), path.encode(), len(body)))
+    # TLS 1.3: the server's tickets follow the handshake; reading them is an SSL_read.
+    conn.feed()
+    try:
+        conn.pending += conn.tls.read(65536)
+    except ssl.SSLWantReadError:
+        pass
+    conn.send(body)
+    status, text = conn.read_response()
+    local_port = conn.sock.getsockname()[1]
+    conn.sock.close()
+    print(json.dumps({"statuses": [status], "bodies": [text], "local_port": local_port}), flush=True)
+
+
 def main(argv):
     if len(argv) >= 5 and argv[1] == "server":
         serve(int(argv[2]), argv[3], argv[4])
@@ -159,6 +183,8 @@ def main(argv):
         if rest[0] == "--hold":
             hold, rest = int(rest[1]), rest[2:]
         client(int(argv[2]), hold, rest)
+    elif len(argv) == 4 and argv[1] == "bio-split":
+        bio_split(int(argv[2]), argv[3])
     elif len(argv) >= 4 and argv[1] == "bio-client":
         bio_client(int(argv[2]), argv[3:])
     else:
